@@ -1,0 +1,99 @@
+/**
+ * The one typed configuration object every process works from. Produced by
+ * loadConfig() from defaults, the HCL file and TFM_* environment variables.
+ * All paths are absolute once loaded; durations are in seconds.
+ */
+
+export interface ServerConfig {
+  /** host:port to listen on. */
+  listen: string;
+  /** Absolute base for generated URLs (no trailing slash), or "" to derive from the request. */
+  publicUrl: string;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** false: plain HTTP (behind an ingress). true without files: self-signed CA under <data_dir>/tls. */
+  tls: boolean;
+  /** Seconds to let in-flight requests finish on shutdown before connections are cut. */
+  shutdownTimeout: number;
+}
+
+export interface FilesystemStorageConfig {
+  type: 'filesystem';
+  path: string;
+}
+
+export interface S3StorageConfig {
+  type: 's3';
+  bucket: string;
+  region: string;
+  /** Custom endpoint (MinIO, Ceph, ...); "" for AWS. */
+  endpoint: string;
+  /** Key prefix inside the bucket, "" or ending without a slash. */
+  prefix: string;
+  forcePathStyle: boolean;
+  /** Static credentials; both empty means the default AWS credential chain (IAM roles, IRSA, env). */
+  accessKeyId: string;
+  secretAccessKey: string;
+  presignDownloads: boolean;
+  /** Lifetime of presigned download URLs, seconds. */
+  presignTtl: number;
+}
+
+export type StorageConfig = FilesystemStorageConfig | S3StorageConfig;
+
+export interface UpstreamConfig {
+  /** Where service discovery for this hostname is done, with a trailing slash. */
+  url: string;
+}
+
+export interface PullThroughConfig {
+  enabled: boolean;
+  include: string[];
+  exclude: string[];
+}
+
+export interface AuthConfig {
+  jwtSecret: string;
+  operatorToken: string;
+}
+
+export interface JobsConfig {
+  concurrency: number;
+  maxAttempts: number;
+}
+
+export interface OperatorConfig {
+  serverUrl: string;
+  tokenFile: string;
+  namespace: string;
+}
+
+export interface LimitsConfig {
+  /** Largest total uncompressed size of a provider zip, bytes. */
+  zipMaxUncompressedBytes: number;
+  /** Most entries a provider zip may hold. */
+  zipMaxEntries: number;
+  /** Largest compression ratio (uncompressed / compressed) of any one entry. */
+  zipMaxRatio: number;
+}
+
+export interface LogConfig {
+  level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+}
+
+export interface Config {
+  dataDir: string;
+  server: ServerConfig;
+  database: { path: string };
+  storage: StorageConfig;
+  /** Keyed by lowercase hostname. */
+  upstreams: Record<string, UpstreamConfig>;
+  pullThrough: PullThroughConfig;
+  auth: AuthConfig;
+  jobs: JobsConfig;
+  operator: OperatorConfig;
+  limits: LimitsConfig;
+  log: LogConfig;
+  /** Where the configuration came from, for messages: a file path or "defaults". */
+  source: string;
+}
