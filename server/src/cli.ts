@@ -1,2 +1,99 @@
 #!/usr/bin/env node
-console.log('tfmirror');
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { importCommand } from './commands/import.js';
+import { gettingStarted, startServing } from './commands/serve.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/types.js';
+import { DomainError, InvalidInput } from './errors.js';
+import { createLogger } from './log.js';
+
+const usage = `tfmirror: a Terraform provider mirror
+
+Usage:
+  tfmirror serve  [--config FILE]          run the mirror server (network mirror protocol)
+  tfmirror import DIR [--config FILE]      ingest a directory written by 'terraform providers mirror DIR'
+  tfmirror --help | --version
+
+Options:
+  -c, --config FILE   HCL configuration file (also TFM_CONFIG); every key can be
+                      overridden as TFM_<BLOCK>_<KEY>, e.g. TFM_SERVER_LISTEN
+  -h, --help          show this help
+  -v, --version       print the version
+
+With no configuration, data lives in ./data and 'serve' listens on https://localhost:8443/
+with a local CA it creates once under ./data/tls/.
+`;
+
+type Command = (args: string[], config: () => Promise<Config>) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  async serve(_args, config) {
+    const cfg = await config();
+    const logger = createLogger(cfg.log.level, 'stdout');
+    const serving = await startServing(cfg, logger);
+    process.stderr.write(gettingStarted(serving, cfg));
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'signal received');
+        serving.shutdown().then(resolve, (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          resolve();
+        });
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    return 0;
+  },
+  async import(args, config) {
+    const [dir, ...rest] = args;
+    if (!dir || rest.length > 0) throw new InvalidInput('usage: tfmirror import DIR');
+    return importCommand(dir, await config());
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.version) {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`tfmirror ${pkg.version}\n`);
+    return 0;
+  }
+  const [name, ...args] = positionals;
+  if (values.help || !name) {
+    process.stdout.write(usage);
+    return values.help ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`tfmirror: unknown command "${name}"\n\n${usage}`);
+    return 2;
+  }
+  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Expected failures (bad config, bad input, unreachable storage) are one
+    // clear line; anything else is a bug and keeps its stack.
+    if (err instanceof DomainError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`tfmirror: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`tfmirror: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

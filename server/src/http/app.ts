@@ -1,0 +1,46 @@
+import Koa from 'koa';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { DownloadCounter } from '../mirror/downloads.js';
+import { mirrorRoutes } from '../mirror/routes.js';
+import type { MirrorService } from '../mirror/service.js';
+import type { ObjectStore } from '../storage/store.js';
+import { healthRoutes } from './health.js';
+import { errorHandler } from './middleware/errors.js';
+import { requestContext } from './middleware/request-context.js';
+
+export interface AppDeps {
+  logger: Logger;
+  db: Database;
+  store: ObjectStore;
+  mirror: MirrorService;
+  downloads: DownloadCounter;
+  presignTtl: number;
+  /** Trust X-Forwarded-* (behind an ingress). */
+  proxy?: boolean;
+}
+
+/** Assembles the Koa application: context, errors, then routes; nothing listens here. */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: deps.proxy ?? false });
+  // Errors are answered by errorHandler; Koa's default handler would print stacks.
+  app.silent = true;
+  app.use(requestContext(deps.logger));
+  app.use(errorHandler());
+
+  const health = healthRoutes({ db: deps.db, store: deps.store });
+  app.use(health.routes());
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/.well-known/terraform.json') {
+      // Service discovery: no registry protocols are served yet; the network
+      // mirror protocol needs no discovery.
+      ctx.body = {};
+      return;
+    }
+    await next();
+  });
+  const mirror = mirrorRoutes(deps);
+  app.use(mirror.routes());
+  app.use(mirror.allowedMethods());
+  return app;
+}

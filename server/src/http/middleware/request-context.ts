@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import type Koa from 'koa';
+import type { Logger } from '../../log.js';
+
+declare module 'koa' {
+  interface DefaultState {
+    requestId: string;
+    log: Logger;
+  }
+}
+
+// An incoming id is honoured only when it is short and plain, so a client
+// cannot inject log lines or huge headers through it.
+const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Gives every request an id (X-Request-Id in and out) and a child logger
+ * carrying it, then writes one access-log line when the response is done.
+ */
+export function requestContext(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = acceptableId.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const line = {
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        bytes: ctx.response.length ?? undefined,
+        ms: Math.round(ms * 100) / 100,
+        remote: ctx.ip,
+        userAgent: ctx.get('user-agent') || undefined,
+      };
+      if (ctx.status >= 500) ctx.state.log.error(line, 'request');
+      else ctx.state.log.info(line, 'request');
+    }
+  };
+}

@@ -1,0 +1,21 @@
+import pino from 'pino';
+import type { LogConfig } from './config/types.js';
+
+export type Logger = pino.Logger;
+
+/**
+ * JSON logs: `serve` writes them to stdout for the cluster's collector; the
+ * one-shot commands send them to stderr so stdout stays theirs.
+ */
+export function createLogger(level: LogConfig['level'], stream: 'stdout' | 'stderr' = 'stdout'): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'tfmirror' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], censor: '[redacted]' },
+    },
+    pino.destination({ fd: stream === 'stdout' ? 1 : 2, sync: false }),
+  );
+}

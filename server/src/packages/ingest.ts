@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { Transform } from 'node:stream';
+import type { LimitsConfig } from '../config/types.js';
+import type { ProviderIdentity, ProviderRepository, RecordOutcome, VersionOrigin } from '../db/providers.js';
+import { Conflict, IntegrityError } from '../errors.js';
+import { packageKey } from '../providers/keys.js';
+import type { ObjectStore } from '../storage/store.js';
+import { inspectZip } from './inspect-zip.js';
+
+export interface IngestDeps {
+  store: ObjectStore;
+  providers: ProviderRepository;
+  limits: LimitsConfig;
+  /** Called as bytes are read, for progress. */
+  onBytes?: (n: number) => void;
+}
+
+export interface PackageCandidate {
+  provider: ProviderIdentity;
+  version: string;
+  os: string;
+  arch: string;
+  filename: string;
+  /** A local zip file: a staged download or a file being imported. */
+  file: string;
+  origin: VersionOrigin;
+  protocols?: string[];
+  /** sha256 hex of `file` when the caller computed it while staging. */
+  sha256?: string;
+  /** What the source vouches for; the package is refused unless it matches. */
+  expected: { sha256?: string; h1?: string[] };
+}
+
+export interface Ingested {
+  outcome: RecordOutcome;
+  sha256: string;
+  h1: string;
+  size: number;
+  objectKey: string;
+}
+
+/**
+ * The write path for one package: verify → hash → store → record.
+ * Nothing is published until every check passed: the object is stored under a
+ * key that includes its sha256 (so different bytes can never overwrite a
+ * published object, even from two processes at once) and the row that makes
+ * it visible is written last, in one transaction.
+ */
+export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signal?: AbortSignal): Promise<Ingested> {
+  const size = (await fs.promises.stat(c.file)).size;
+  const held = deps.providers.findPackage(c.provider, c.version, c.os, c.arch);
+  const sha256 = c.sha256 ?? (await sha256File(c.file, signal, deps.onBytes));
+  if (c.expected.sha256 && c.expected.sha256.toLowerCase() !== sha256) {
+    throw new IntegrityError(`checksum mismatch for ${c.filename}: expected sha256 ${c.expected.sha256}, got ${sha256}`);
+  }
+  if (held) {
+    if (held.sha256 === sha256) return { outcome: 'unchanged', sha256, h1: held.h1, size: held.size, objectKey: held.objectKey };
+    throw new Conflict(
+      `${c.filename}: this mirror already holds different bytes for ${c.version} ${c.os}_${c.arch} ` +
+        `(sha256 ${held.sha256}); published packages are immutable`,
+    );
+  }
+
+  const inspected = await inspectZip(c.file, zipLimits(deps.limits), signal);
+  const h1s = c.expected.h1 ?? [];
+  if (h1s.length > 0 && !h1s.includes(inspected.h1)) {
+    throw new IntegrityError(`h1 checksum mismatch for ${c.filename}: expected ${h1s.join(' or ')}, archive hashes to ${inspected.h1}`);
+  }
+
+  const objectKey = contentKey(c, sha256);
+  await putVerified(deps, objectKey, c.file, size, sha256, signal);
+  const outcome = await recordOrDiscard(deps, objectKey, {
+    provider: c.provider,
+    version: c.version,
+    origin: c.origin,
+    protocols: c.protocols,
+    os: c.os,
+    arch: c.arch,
+    filename: c.filename,
+    size,
+    sha256,
+    h1: inspected.h1,
+    objectKey,
+  });
+  return { outcome, sha256, h1: inspected.h1, size, objectKey };
+}
+
+/** Records the package; if another writer won the race with other bytes, our object is removed again. */
+async function recordOrDiscard(deps: IngestDeps, objectKey: string, p: Parameters<ProviderRepository['recordPackage']>[0]) {
+  try {
+    return deps.providers.recordPackage(p);
+  } catch (err) {
+    if (err instanceof Conflict) await deps.store.delete(objectKey).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** providers/{host}/{ns}/{type}/{version}/{sha256 prefix}/{filename} */
+function contentKey(c: PackageCandidate, sha256: string): string {
+  const canonical = packageKey(c.provider, c.version, c.filename);
+  const slash = canonical.lastIndexOf('/');
+  return `${canonical.slice(0, slash)}/${sha256.slice(0, 16)}${canonical.slice(slash)}`;
+}
+
+/** Streams the file into the store, re-hashing what actually flowed, so a file changed under us is caught. */
+async function putVerified(deps: IngestDeps, key: string, file: string, size: number, sha256: string, signal?: AbortSignal) {
+  const hash = createHash('sha256');
+  const tee = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const source = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  source.on('error', (err) => tee.destroy(err));
+  await deps.store.put(key, source.pipe(tee), { size, contentType: 'application/zip', signal });
+  const streamed = hash.digest('hex');
+  if (streamed !== sha256) {
+    await deps.store.delete(key);
+    throw new IntegrityError(`${file} changed while it was being stored (sha256 ${streamed}, expected ${sha256})`);
+  }
+}
+
+export async function sha256File(file: string, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20, signal })) {
+    hash.update(chunk as Buffer);
+    onBytes?.((chunk as Buffer).length);
+  }
+  return hash.digest('hex');
+}
+
+function zipLimits(l: LimitsConfig) {
+  return { maxEntries: l.zipMaxEntries, maxUncompressedBytes: l.zipMaxUncompressedBytes, maxRatio: l.zipMaxRatio };
+}
