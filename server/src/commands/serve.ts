@@ -12,6 +12,8 @@ export interface Serving {
   /** Base URL clients use, with a trailing slash. */
   url: string;
   port: number;
+  /** The bound address. */
+  listen: string;
   /** Present when the server made its own CA. */
   selfSigned?: TlsMaterial;
   shutdown(): Promise<void>;
@@ -33,11 +35,11 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     downloads.start();
 
     const url = baseUrl(config, running);
-    logger.info({ url, listen: `${running.host}:${running.port}`, storage: config.storage.type, config: config.source }, 'serving');
     const server = running;
     return {
       url,
       port: running.port,
+      listen: `${running.host}:${running.port}`,
       selfSigned: tls && 'bundleFile' in tls ? tls : undefined,
       async shutdown() {
         logger.info('shutting down: finishing in-flight requests');
