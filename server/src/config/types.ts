@@ -65,6 +65,8 @@ export interface JobsConfig {
 export interface OperatorConfig {
   serverUrl: string;
   tokenFile: string;
+  /** The operator's token itself, from TFM_OPERATOR_TOKEN only (never from the file); "" when unset. */
+  token: string;
   namespace: string;
 }
 

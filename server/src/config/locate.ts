@@ -1,0 +1,164 @@
+/**
+ * Best-effort source positions for HCL keys. hcl2json returns plain JSON with
+ * no positions, so to point an operator at the offending line we re-scan the
+ * text with a tiny lexer that knows just enough HCL (strings, templates,
+ * heredocs, comments, brackets) to tell attributes and block headers apart.
+ * It never decides validity (hcl2json already did); it only maps dotted paths
+ * like `server.listen` or `upstream["example.com"].url` to where they appear.
+ */
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/** Dotted path → every place it appears (more than one means a repeated block or an ambiguous key). */
+export type Locations = Map<string, Position[]>;
+
+type Token = { kind: 'ident' | 'string' | 'punct' | 'nl'; text: string; at: number };
+
+/** Path segment for a block: `server`, or `upstream["registry.terraform.io"]` for a labeled one. */
+export function blockSegment(name: string, labels: readonly string[]): string {
+  return name + labels.map((l) => `[${JSON.stringify(l)}]`).join('');
+}
+
+export function locateKeys(text: string): Locations {
+  const tokens = lex(text);
+  const toPosition = positionFinder(text);
+  const out: Locations = new Map();
+  const record = (path: string, at: number): void => {
+    const list = out.get(path) ?? [];
+    list.push(toPosition(at));
+    out.set(path, list);
+  };
+  const stack: string[] = [];
+  let k = 0;
+  while (k < tokens.length) {
+    const t = tokens[k]!;
+    if (t.kind === 'punct' && t.text === '}') stack.pop();
+    if (t.kind !== 'ident') {
+      k++;
+      continue;
+    }
+    const next = tokens[k + 1];
+    if (next?.kind === 'punct' && next.text === '=') {
+      record([...stack, t.text].join('.'), t.at);
+      k = skipExpression(tokens, k + 2);
+      continue;
+    }
+    let j = k + 1;
+    const labels: string[] = [];
+    while (tokens[j]?.kind === 'string' || tokens[j]?.kind === 'ident') labels.push(tokens[j++]!.text);
+    if (tokens[j]?.text === '{') {
+      stack.push(blockSegment(t.text, labels));
+      record(stack.join('.'), t.at);
+      k = j + 1;
+    } else {
+      k++;
+    }
+  }
+  return out;
+}
+
+/** Index just past an attribute's value: the newline (or block-closing brace) at bracket depth 0. */
+function skipExpression(tokens: Token[], k: number): number {
+  let depth = 0;
+  for (; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    if (t.kind === 'nl' && depth === 0) return k;
+    if (t.kind !== 'punct') continue;
+    if ('([{'.includes(t.text)) depth++;
+    else if (')]}'.includes(t.text)) {
+      if (depth === 0) return k; // `server { listen = "x" }`: this brace closes the block
+      depth--;
+    }
+  }
+  return k;
+}
+
+function lex(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    const rest2 = text.slice(i, i + 2);
+    if (c === '\n') tokens.push({ kind: 'nl', text: c, at: i++ });
+    else if (c === ' ' || c === '\t' || c === '\r') i++;
+    else if (c === '#' || rest2 === '//') i = indexOrEnd(text, '\n', i);
+    else if (rest2 === '/*') i = indexOrEnd(text, '*/', i + 2) + 2;
+    else if (c === '"') {
+      const end = skipString(text, i + 1);
+      tokens.push({ kind: 'string', text: text.slice(i + 1, end - 1), at: i });
+      i = end;
+    } else if (rest2 === '<<') {
+      const end = skipHeredoc(text, i);
+      tokens.push({ kind: 'string', text: '', at: i });
+      i = end;
+    } else if (/[A-Za-z_]/.test(c)) {
+      const m = /^[A-Za-z_][\w-]*/.exec(text.slice(i))!;
+      tokens.push({ kind: 'ident', text: m[0], at: i });
+      i += m[0].length;
+    } else tokens.push({ kind: 'punct', text: c, at: i++ });
+  }
+  return tokens;
+}
+
+function indexOrEnd(text: string, needle: string, from: number): number {
+  const at = text.indexOf(needle, from);
+  return at === -1 ? text.length : at;
+}
+
+/** Index just past the closing quote of a string starting at `i` (after its opening quote). */
+function skipString(text: string, i: number): number {
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '\\') i += 2;
+    else if (c === '"' || c === '\n') return i + 1;
+    else if ((c === '$' || c === '%') && text[i + 1] === '{') i = skipTemplate(text, i + 2);
+    else i++;
+  }
+  return i;
+}
+
+/** Index just past the `}` closing a `${ ... }` interpolation, which may hold nested strings. */
+function skipTemplate(text: string, i: number): number {
+  let depth = 1;
+  while (i < text.length && depth > 0) {
+    const c = text[i]!;
+    if (c === '"') i = skipString(text, i + 1);
+    else {
+      if (c === '{') depth++;
+      else if (c === '}') depth--;
+      i++;
+    }
+  }
+  return i;
+}
+
+/** Index of the newline ending a heredoc (`<<EOT` / `<<-EOT` ... `EOT`), or the end of text. */
+function skipHeredoc(text: string, i: number): number {
+  const m = /^<<-?([A-Za-z_]\w*)[^\n]*\n/.exec(text.slice(i));
+  if (!m) return i + 2;
+  let at = i + m[0].length;
+  while (at < text.length) {
+    const end = indexOrEnd(text, '\n', at);
+    if (text.slice(at, end).trim() === m[1]) return end;
+    at = end + 1;
+  }
+  return text.length;
+}
+
+function positionFinder(text: string): (at: number) => Position {
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
+  return (at) => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: at - lineStarts[lo]! + 1 };
+  };
+}
