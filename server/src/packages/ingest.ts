@@ -64,7 +64,9 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
 
   const inspected = await inspectZip(c.file, zipLimits(deps.limits), signal);
   const h1s = c.expected.h1 ?? [];
-  if (h1s.length > 0 && !h1s.includes(inspected.h1)) {
+  // Terraform hashes a zip over all its entries but an unpacked package without
+  // directory entries; sources may list either, so either vouches for the bytes.
+  if (h1s.length > 0 && !h1s.includes(inspected.h1) && !h1s.includes(inspected.h1Unpacked)) {
     throw new IntegrityError(`h1 checksum mismatch for ${c.filename}: expected ${h1s.join(' or ')}, archive hashes to ${inspected.h1}`);
   }
 

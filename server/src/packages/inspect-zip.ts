@@ -1,0 +1,282 @@
+/**
+ * Inspects an untrusted provider package zip on local disk: computes its h1
+ * hash exactly as Terraform does (Go dirhash.HashZip + Hash1) and refuses
+ * archives that are unsafe or too large, before spending effort on them.
+ *
+ * Fidelity to Go's dirhash.HashZip (golang.org/x/mod/sumdb/dirhash):
+ * - every central-directory entry is hashed, directory entries ("name/")
+ *   included: HashZip has no directory filter, and Go's zip reader opens a
+ *   directory as zero bytes (an error if it declares a non-zero size), so a
+ *   directory contributes the sha256 of the empty string;
+ * - names are the raw bytes of the central directory (Go does no CP437
+ *   decoding and ignores the Info-ZIP Unicode Path field), hence
+ *   `decodeStrings: false` here; we accept only names that are valid UTF-8,
+ *   so the string we hash has exactly those bytes;
+ * - Go's zip reader checks each entry's CRC-32 (when it is non-zero) and fails
+ *   the hash on mismatch; yauzl does not, so we do.
+ * Deliberately stricter than Go: unsafe names, duplicate names, control
+ * characters, encryption and the size/count/ratio limits are refused here,
+ * while Go would hash them (for duplicates, Go hashes the last entry's
+ * content under both lines).
+ */
+
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import yauzl from 'yauzl';
+import { DomainError, IntegrityError, LimitExceeded } from '../errors.js';
+import { h1FromEntries } from '../providers/hashes.js';
+import { crc32 } from './crc32.js';
+
+export interface InspectZipLimits {
+  /** Most central-directory entries accepted (directories included). */
+  maxEntries: number;
+  /** Most total uncompressed bytes accepted, as declared and as actually inflated. */
+  maxUncompressedBytes: number;
+  /** Largest uncompressed/compressed ratio accepted for an entry above 1 MiB. */
+  maxRatio: number;
+}
+
+export interface ZipEntryDigest {
+  /** The entry name as stored; directory entries end with "/" and have size 0. */
+  name: string;
+  size: number;
+  sha256Hex: string;
+}
+
+export interface ZipInspection {
+  /** Go dirhash.HashZip: what Terraform checks a downloaded archive against. */
+  h1: string;
+  /**
+   * The same hash without directory entries: what Go dirhash.HashDir gives for
+   * the unpacked package, which is what Terraform writes to
+   * .terraform.lock.hcl after installing. Equal to `h1` unless the zip has
+   * directory entries; when they differ, Terraform fails every install after
+   * the first one that recorded a lock entry (checked with Terraform 1.11 and
+   * a filesystem mirror), so callers should refuse or flag such packages.
+   */
+  h1Unpacked: string;
+  /** Number of central-directory entries, directories included. */
+  entries: number;
+  uncompressedBytes: number;
+  /** Every entry that contributes to h1, in central-directory order. */
+  files: ZipEntryDigest[];
+}
+
+/** Small entries compress well legitimately (e.g. a LICENSE of spaces); only large ones can hurt. */
+const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+const METHOD_STORED = 0;
+const METHOD_DEFLATED = 8;
+
+interface CheckedEntry {
+  entry: yauzl.Entry;
+  name: string;
+}
+
+export async function inspectZip(
+  path: string,
+  limits: InspectZipLimits,
+  signal?: AbortSignal,
+): Promise<ZipInspection> {
+  signal?.throwIfAborted();
+  let zipfile: yauzl.ZipFile;
+  try {
+    zipfile = await yauzl.openPromise(path, {
+      lazyEntries: true,
+      // Data is read after the whole central directory has been checked, so
+      // the file must stay open past the 'end' of entry iteration; we close it
+      // ourselves in `finally`.
+      autoClose: false,
+      decodeStrings: false,
+      validateEntrySizes: true,
+      // No effect while decodeStrings is false; kept so that flipping it
+      // could never silently turn "\" into "/".
+      strictFileNames: true,
+    });
+  } catch (err) {
+    throw classifyError(err, signal);
+  }
+  try {
+    // The count comes from the end-of-central-directory record: refuse before
+    // walking 65k+ headers.
+    if (zipfile.entryCount > limits.maxEntries) {
+      throw new LimitExceeded(
+        `zip archive has ${zipfile.entryCount} entries, more than the limit of ${limits.maxEntries}`,
+      );
+    }
+    const checked = await readCentralDirectory(zipfile, limits, signal);
+    const files: ZipEntryDigest[] = [];
+    let uncompressedBytes = 0;
+    for (const { entry, name } of checked) {
+      signal?.throwIfAborted();
+      const digest = name.endsWith('/')
+        ? { size: 0, sha256Hex: EMPTY_SHA256 }
+        : await digestEntry(zipfile, entry, name, signal);
+      uncompressedBytes += digest.size;
+      files.push({ name, ...digest });
+    }
+    return {
+      h1: h1FromEntries(files),
+      h1Unpacked: h1FromEntries(files.filter((f) => !f.name.endsWith('/'))),
+      entries: checked.length,
+      uncompressedBytes,
+      files,
+    };
+  } catch (err) {
+    throw classifyError(err, signal);
+  } finally {
+    zipfile.close();
+  }
+}
+
+/** Walks the central directory and applies every metadata check before any data is inflated. */
+async function readCentralDirectory(
+  zipfile: yauzl.ZipFile,
+  limits: InspectZipLimits,
+  signal: AbortSignal | undefined,
+): Promise<CheckedEntry[]> {
+  const checked: CheckedEntry[] = [];
+  const seen = new Set<string>();
+  let declaredTotal = 0;
+  for await (const entry of zipfile.eachEntry()) {
+    signal?.throwIfAborted();
+    const name = entryName(entry);
+    const label = JSON.stringify(name);
+    if (seen.has(name)) {
+      // Extractors disagree on which copy wins, so the bytes Terraform runs
+      // could differ from the bytes we hashed.
+      throw new IntegrityError(`duplicate entry name ${label} in zip archive`);
+    }
+    seen.add(name);
+    if (entry.isEncrypted()) {
+      throw new IntegrityError(`entry ${label} is encrypted; provider packages must not be`);
+    }
+    if (entry.compressionMethod !== METHOD_STORED && entry.compressionMethod !== METHOD_DEFLATED) {
+      // Go's zip reader (and so Terraform) only knows these two as well.
+      throw new IntegrityError(
+        `entry ${label} uses unsupported compression method ${entry.compressionMethod} (only stored and deflate)`,
+      );
+    }
+    if (name.endsWith('/') && entry.uncompressedSize !== 0) {
+      throw new IntegrityError(`directory entry ${label} declares ${entry.uncompressedSize} bytes of content`);
+    }
+    if (
+      entry.uncompressedSize > RATIO_CHECK_MIN_BYTES &&
+      entry.uncompressedSize > limits.maxRatio * entry.compressedSize
+    ) {
+      const ratio = entry.compressedSize === 0 ? 'unbounded' : Math.round(entry.uncompressedSize / entry.compressedSize);
+      throw new LimitExceeded(
+        `entry ${label} looks like a zip bomb: ${entry.compressedSize} bytes inflate to ${entry.uncompressedSize} ` +
+          `(ratio ${ratio}, limit ${limits.maxRatio})`,
+      );
+    }
+    declaredTotal += entry.uncompressedSize;
+    if (declaredTotal > limits.maxUncompressedBytes) {
+      throw new LimitExceeded(
+        `zip archive declares more than ${limits.maxUncompressedBytes} uncompressed bytes ` +
+          `(reached ${declaredTotal} at entry ${label})`,
+      );
+    }
+    checked.push({ entry, name });
+  }
+  return checked;
+}
+
+/** Decodes and vets a raw entry name; anything an extractor could write outside its target is refused. */
+function entryName(entry: yauzl.Entry): string {
+  const raw = entry.fileNameRaw;
+  let name: string;
+  try {
+    name = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw new IntegrityError(`unsafe entry name ${JSON.stringify(raw.toString('latin1'))}: not valid UTF-8`);
+  }
+  const why = unsafeNameReason(name);
+  if (why !== undefined) throw new IntegrityError(`unsafe entry name ${JSON.stringify(name)}: ${why}`);
+  return name;
+}
+
+function unsafeNameReason(name: string): string | undefined {
+  if (name === '') return 'empty name';
+  // Control characters (NUL, newline, ...) truncate names in C APIs, break the
+  // h1 summary format (Go refuses "\n") and corrupt logs.
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'contains a control character';
+  if (name.includes('\\')) return 'contains a backslash';
+  if (name.startsWith('/')) return 'absolute path';
+  if (/^[A-Za-z]:/.test(name)) return 'starts with a drive letter';
+  if (name.split('/').includes('..')) return 'contains a ".." segment';
+  return undefined;
+}
+
+async function digestEntry(
+  zipfile: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  name: string,
+  signal: AbortSignal | undefined,
+): Promise<{ size: number; sha256Hex: string }> {
+  const label = JSON.stringify(name);
+  let stream: Readable;
+  try {
+    stream = await zipfile.openReadStreamPromise(entry);
+  } catch (err) {
+    throw entryError(err, label);
+  }
+  const onAbort = (): void => {
+    stream.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const sha256 = createHash('sha256');
+  let crc = 0;
+  let size = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      // yauzl's validateEntrySizes reports this too; checking here as well
+      // means no more than one chunk past the declared size is ever hashed.
+      if (size > entry.uncompressedSize) {
+        throw new IntegrityError(
+          `entry ${label} inflates to more than its declared ${entry.uncompressedSize} bytes`,
+        );
+      }
+      sha256.update(chunk);
+      crc = crc32(chunk, crc);
+    }
+  } catch (err) {
+    throw entryError(err, label, signal);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (size !== entry.uncompressedSize) {
+    throw new IntegrityError(`entry ${label} inflates to ${size} bytes, not its declared ${entry.uncompressedSize}`);
+  }
+  // Go skips the check when the stored CRC is 0 (unknown); so do we.
+  if (entry.crc32 !== 0 && crc !== entry.crc32) {
+    throw new IntegrityError(`entry ${label} fails its CRC-32 check: corrupt data`);
+  }
+  return { size, sha256Hex: sha256.digest('hex') };
+}
+
+/** Errors while reading one entry's data name the entry. */
+function entryError(err: unknown, label: string, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (err instanceof DomainError || isSystemError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/too many bytes|not enough bytes/.test(message)) {
+    return new IntegrityError(`entry ${label}: actual size does not match the declared size (${message})`, {
+      cause: err,
+    });
+  }
+  return new IntegrityError(`not a valid zip archive: entry ${label}: ${message}`, { cause: err });
+}
+
+/** Anything yauzl or zlib reject is a malformed archive; file-system errors stay what they are. */
+function classifyError(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (err instanceof DomainError || isSystemError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new IntegrityError(`not a valid zip archive: ${message}`, { cause: err });
+}
+
+function isSystemError(err: unknown): boolean {
+  return err instanceof Error && 'syscall' in err && typeof (err as NodeJS.ErrnoException).code === 'string';
+}
