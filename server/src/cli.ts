@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { importCommand } from './commands/import.js';
-import { gettingStarted, startServing } from './commands/serve.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { DomainError, InvalidInput } from './errors.js';
@@ -25,11 +23,13 @@ With no configuration, data lives in ./data and 'serve' listens on https://local
 with a local CA it creates once under ./data/tls/.
 `;
 
+// Commands load their modules on demand, so `--help` and one-shot commands start fast.
 type Command = (args: string[], config: () => Promise<Config>) => Promise<number>;
 
 const commands: Record<string, Command> = {
   async serve(_args, config) {
     const cfg = await config();
+    const { gettingStarted, startServing } = await import('./commands/serve.js');
     const logger = createLogger(cfg.log.level, 'stdout');
     const serving = await startServing(cfg, logger);
     // The banner goes first: the "serving" line is what supervisors and tests wait for.
@@ -51,6 +51,7 @@ const commands: Record<string, Command> = {
   async import(args, config) {
     const [dir, ...rest] = args;
     if (!dir || rest.length > 0) throw new InvalidInput('usage: tfmirror import DIR');
+    const { importCommand } = await import('./commands/import.js');
     return importCommand(dir, await config());
   },
 };

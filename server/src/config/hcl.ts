@@ -5,7 +5,6 @@
  * (`upstream "h" {}` → `{upstream: {h: [{...}]}}`), and unevaluable
  * expressions as "${...}" strings; everything else is plain JSON.
  */
-import { parse } from '@cdktf/hcl2json';
 import path from 'node:path';
 import { InvalidInput } from '../errors.js';
 import { blockSegment, locateKeys, type Locations } from './locate.js';
@@ -22,6 +21,9 @@ export interface FileLayer {
 /** Parses HCL text; syntax errors become one InvalidInput with the first diagnostic's position. */
 export async function parseHcl(file: string, text: string): Promise<Record<string, unknown>> {
   try {
+    // Loaded on first use: the WebAssembly parser costs half a second to load,
+    // which commands run without a config file should not pay.
+    const { parse } = await import('@cdktf/hcl2json');
     return (await parse(file, text)) as Record<string, unknown>;
   } catch (err) {
     throw syntaxError(file, err instanceof Error ? err.message : String(err));

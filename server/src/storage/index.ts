@@ -4,12 +4,10 @@
  */
 import type { StorageConfig } from '../config/types.js';
 import { FilesystemStore } from './filesystem.js';
-import { S3Store } from './s3.js';
 import type { ObjectStore } from './store.js';
 
 export * from './store.js';
 export { FilesystemStore } from './filesystem.js';
-export { S3Store } from './s3.js';
 
 /**
  * Builds the configured store, ready to use: the filesystem root and temp
@@ -23,7 +21,10 @@ export async function createObjectStore(config: StorageConfig): Promise<ObjectSt
       await store.init();
       return store;
     }
-    case 's3':
+    case 's3': {
+      // The AWS SDK is large; filesystem deployments never load it.
+      const { S3Store } = await import('./s3.js');
       return new S3Store(config);
+    }
   }
 }
