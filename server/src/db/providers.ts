@@ -86,6 +86,7 @@ export class ProviderRepository {
         `INSERT INTO provider_packages (version_id, os, arch, filename, size, sha256, h1, object_key)
          VALUES (@versionId, @os, @arch, @filename, @size, @sha256, @h1, @objectKey)`,
       ),
+      objectKeyInUse: db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM provider_packages WHERE object_key = ? LIMIT 1`),
       addDownloads: db.prepare<[number, string, number]>(
         `UPDATE provider_packages SET download_count = download_count + ?, last_download_at = ? WHERE id = ?`,
       ),
@@ -148,6 +149,11 @@ export class ProviderRepository {
       return 'created';
     });
     return tx.immediate();
+  }
+
+  /** Whether a recorded package points at this object (so it must not be removed). */
+  isObjectKeyInUse(key: string): boolean {
+    return this.stmts.objectKeyInUse.get(key) !== undefined;
   }
 
   /** Adds buffered download counts in one transaction. */

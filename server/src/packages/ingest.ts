@@ -62,16 +62,24 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
     );
   }
 
-  const inspected = await inspectZip(c.file, zipLimits(deps.limits), signal);
+  // Inflating every entry for h1 is the slow part (zlib runs off the main
+  // thread), so the copy into the store runs beside it. Nothing is visible
+  // until the row is recorded; if a check fails the object is removed again.
+  const objectKey = contentKey(c, sha256);
+  const inspected = await alongside(
+    (s) => inspectZip(c.file, zipLimits(deps.limits), s),
+    (s) => putVerified(deps, objectKey, c.file, size, sha256, s),
+    () => discardUnreferenced(deps, objectKey),
+    signal,
+  );
   const h1s = c.expected.h1 ?? [];
   // Terraform hashes a zip over all its entries but an unpacked package without
   // directory entries; sources may list either, so either vouches for the bytes.
   if (h1s.length > 0 && !h1s.includes(inspected.h1) && !h1s.includes(inspected.h1Unpacked)) {
+    await discardUnreferenced(deps, objectKey);
     throw new IntegrityError(`h1 checksum mismatch for ${c.filename}: expected ${h1s.join(' or ')}, archive hashes to ${inspected.h1}`);
   }
 
-  const objectKey = contentKey(c, sha256);
-  await putVerified(deps, objectKey, c.file, size, sha256, signal);
   const outcome = await recordOrDiscard(deps, objectKey, {
     provider: c.provider,
     version: c.version,
@@ -93,9 +101,35 @@ async function recordOrDiscard(deps: IngestDeps, objectKey: string, p: Parameter
   try {
     return deps.providers.recordPackage(p);
   } catch (err) {
-    if (err instanceof Conflict) await deps.store.delete(objectKey).catch(() => undefined);
+    if (err instanceof Conflict) await discardUnreferenced(deps, objectKey);
     throw err;
   }
+}
+
+/** Removes an object this ingest stored, unless another writer has since recorded the same bytes under it. */
+async function discardUnreferenced(deps: IngestDeps, objectKey: string): Promise<void> {
+  if (!deps.providers.isObjectKeyInUse(objectKey)) await deps.store.delete(objectKey).catch(() => undefined);
+}
+
+/**
+ * Runs the inspection and the upload concurrently; the first failure aborts
+ * the other and undoes the upload. Resolves with the inspection's result.
+ */
+async function alongside<T>(
+  inspect: (signal: AbortSignal) => Promise<T>,
+  upload: (signal: AbortSignal) => Promise<void>,
+  undoUpload: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  const fail = <V>(p: Promise<V>) => p.catch((err: unknown) => (controller.abort(), Promise.reject(err)));
+  const [inspected, uploaded] = await Promise.allSettled([fail(inspect(controller.signal)), fail(upload(controller.signal))]);
+  signal?.removeEventListener('abort', abort);
+  if (inspected.status === 'fulfilled' && uploaded.status === 'fulfilled') return inspected.value;
+  if (uploaded.status === 'fulfilled') await undoUpload().catch(() => undefined);
+  throw inspected.status === 'rejected' ? inspected.reason : (uploaded as PromiseRejectedResult).reason;
 }
 
 /** providers/{host}/{ns}/{type}/{version}/{sha256 prefix}/{filename} */
@@ -119,7 +153,7 @@ async function putVerified(deps: IngestDeps, key: string, file: string, size: nu
   await deps.store.put(key, source.pipe(tee), { size, contentType: 'application/zip', signal });
   const streamed = hash.digest('hex');
   if (streamed !== sha256) {
-    await deps.store.delete(key);
+    await discardUnreferenced(deps, key);
     throw new IntegrityError(`${file} changed while it was being stored (sha256 ${streamed}, expected ${sha256})`);
   }
 }
