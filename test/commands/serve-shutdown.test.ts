@@ -57,7 +57,9 @@ test('SIGTERM stops accepting, lets an in-flight download finish, then exits 0',
       .on('error', reject);
   });
 
-  await new Promise((r) => setTimeout(r, 300));
+  // Probe only once the server says it is shutting down (the signal is sent mid-download).
+  for (let i = 0; i < 100 && !/shutting down/.test(server.stdout()); i++) await new Promise((r) => setTimeout(r, 50));
+  t.regex(server.stdout(), /shutting down/);
   const refused = await new Promise<string>((resolve) => {
     http.get({ host: '127.0.0.1', port, path: '/healthz' }, () => resolve('accepted')).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
   });
