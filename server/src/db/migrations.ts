@@ -58,4 +58,46 @@ export const migrations: Migration[] = [
       CREATE INDEX provider_packages_object_key ON provider_packages (object_key);
     `,
   },
+  {
+    version: 2,
+    name: 'jobs',
+    // Job timestamps are INTEGER milliseconds since the epoch from the caller's
+    // clock: the queue compares them (leases, backoff), and tests inject time.
+    // kind has no CHECK so later job kinds need no table rebuild.
+    sql: `
+      CREATE TABLE jobs (
+        id           INTEGER PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'running', 'succeeded', 'failed')),
+        requested_by TEXT NOT NULL,
+        spec         TEXT NOT NULL DEFAULT '{}',   -- JSON: what was asked, as asked
+        created_at   INTEGER NOT NULL,
+        started_at   INTEGER,
+        finished_at  INTEGER
+      );
+      CREATE INDEX jobs_status ON jobs (status, id);
+
+      CREATE TABLE job_items (
+        id               INTEGER PRIMARY KEY,
+        job_id           INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        source           TEXT NOT NULL,            -- hostname/namespace/type
+        version          TEXT NOT NULL,
+        platform         TEXT NOT NULL,            -- os_arch
+        status           TEXT NOT NULL DEFAULT 'pending'
+                           CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'skipped')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        max_attempts     INTEGER NOT NULL CHECK (max_attempts >= 1),
+        next_attempt_at  INTEGER NOT NULL,
+        lease_owner      TEXT,
+        lease_expires_at INTEGER,
+        error            TEXT,
+        bytes_done       INTEGER NOT NULL DEFAULT 0,
+        bytes_total      INTEGER NOT NULL DEFAULT 0,  -- 0 while unknown
+        started_at       INTEGER,
+        finished_at      INTEGER,
+        UNIQUE (job_id, source, version, platform)
+      );
+      CREATE INDEX job_items_claim ON job_items (status, next_attempt_at);
+    `,
+  },
 ];
