@@ -1,0 +1,220 @@
+/**
+ * Validation of Provider Registry Protocol documents (discovery, versions,
+ * download metadata). Pure: takes parsed JSON and the URL it came from, so the
+ * rules can be tested without a server. Everything an upstream says is
+ * checked before it can name a file, a key or a URL we act on.
+ */
+
+import { isSha256Hex } from '../providers/hashes.js';
+import { isValidPackageFilename } from '../providers/keys.js';
+import { type Platform, type PlatformArch, type PlatformOs, formatPlatform, isKnownArch, isKnownOs } from '../providers/platform.js';
+import { isValidVersion } from '../providers/version.js';
+import { InvalidUpstreamResponse } from './errors.js';
+
+/** A signing key as the registry lists it; kept in this wire shape so it can be stored and re-served as is. */
+export interface GpgPublicKey {
+  key_id: string;
+  ascii_armor: string;
+  trust_signature?: string;
+  source?: string;
+  source_url?: string;
+}
+
+export interface UpstreamVersion {
+  version: string;
+  protocols: string[];
+  platforms: Platform[];
+}
+
+export interface VersionList {
+  versions: UpstreamVersion[];
+  /** Entries (or parts of entries) skipped as malformed, one message each. */
+  problems: string[];
+  /** The registry's own `warnings` (e.g. deprecation notices), bounded. */
+  warnings: string[];
+}
+
+export interface DownloadInfo {
+  protocols: string[];
+  os: PlatformOs;
+  arch: PlatformArch;
+  filename: string;
+  /** Absolute URLs, resolved against the metadata response URL. */
+  downloadUrl: string;
+  shasumsUrl: string;
+  shasumsSignatureUrl: string;
+  /** Lowercase hex sha256 of the zip. */
+  shasum: string;
+  signingKeys: GpgPublicKey[];
+}
+
+export const MAX_SIGNING_KEYS = 10;
+export const MAX_ARMOR_BYTES = 64 * 1024;
+const MAX_WARNINGS = 20;
+const MAX_WARNING_LENGTH = 1000;
+const PROTOCOL_PATTERN = /^[0-9]{1,3}(?:\.[0-9]{1,3})?$/;
+
+/** Terraform speaks plugin protocols 5 and 6: a provider needs one of their majors. */
+export function isSupportedProtocolList(protocols: readonly string[]): boolean {
+  if (protocols.length === 0) return true;
+  return protocols.some((p) => {
+    const major = Number(p.split('.')[0]);
+    return major >= 5 && major < 7;
+  });
+}
+
+/** The providers.v1 base URL (absolute, ending in "/"), or undefined when the host offers none. */
+export function parseDiscovery(doc: unknown, url: string): string | undefined {
+  if (!isObject(doc)) throw new InvalidUpstreamResponse(url, 'discovery document is not a JSON object');
+  const raw = doc['providers.v1'];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw new InvalidUpstreamResponse(url, '"providers.v1" is not a string');
+  const resolved = resolveUrl(raw, url, 'providers.v1');
+  // Endpoints are resolved relative to this base, which only works as a directory.
+  return resolved.endsWith('/') ? resolved : `${resolved}/`;
+}
+
+export function parseVersionList(doc: unknown, url: string): VersionList {
+  if (!isObject(doc) || !Array.isArray(doc.versions)) {
+    throw new InvalidUpstreamResponse(url, 'expected a JSON object with a "versions" array');
+  }
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const versions: UpstreamVersion[] = [];
+  doc.versions.forEach((entry: unknown, index: number) => {
+    const parsed = parseVersionEntry(entry, `versions[${index}]`, problems);
+    if (parsed === undefined) return;
+    if (seen.has(parsed.version)) {
+      problems.push(`versions[${index}]: version ${parsed.version} is listed twice; the first entry is kept`);
+      return;
+    }
+    seen.add(parsed.version);
+    versions.push(parsed);
+  });
+  return { versions, problems, warnings: parseWarnings(doc.warnings) };
+}
+
+function parseVersionEntry(entry: unknown, where: string, problems: string[]): UpstreamVersion | undefined {
+  if (!isObject(entry) || typeof entry.version !== 'string') {
+    problems.push(`${where}: not an object with a string "version"; skipped`);
+    return undefined;
+  }
+  const version = entry.version;
+  if (!isValidVersion(version)) {
+    problems.push(`${where}: invalid version ${JSON.stringify(version.slice(0, 100))}; skipped`);
+    return undefined;
+  }
+  const protocols = entry.protocols ?? [];
+  if (!isStringArray(protocols) || !protocols.every((p) => PROTOCOL_PATTERN.test(p))) {
+    problems.push(`${where} (${version}): "protocols" is not a list of versions like "5.0"; skipped`);
+    return undefined;
+  }
+  const platforms: Platform[] = [];
+  const rawPlatforms: unknown[] = Array.isArray(entry.platforms) ? entry.platforms : [];
+  if (!Array.isArray(entry.platforms)) problems.push(`${where} (${version}): "platforms" is not a list`);
+  for (const p of rawPlatforms) {
+    if (isObject(p) && typeof p.os === 'string' && typeof p.arch === 'string' && isKnownOs(p.os) && isKnownArch(p.arch)) {
+      if (!platforms.some((q) => q.os === p.os && q.arch === p.arch)) platforms.push({ os: p.os, arch: p.arch });
+    } else {
+      problems.push(`${where} (${version}): unknown or malformed platform ${JSON.stringify(p)?.slice(0, 100)}; skipped`);
+    }
+  }
+  return { version, protocols, platforms };
+}
+
+function parseWarnings(raw: unknown): string[] {
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .filter((w): w is string => typeof w === 'string')
+    .slice(0, MAX_WARNINGS)
+    .map((w) => w.slice(0, MAX_WARNING_LENGTH));
+}
+
+/**
+ * Download metadata for one platform, checked as Terraform checks it and
+ * then some: the mirror stores what this names, so every field is bounded.
+ */
+export function parseDownloadInfo(doc: unknown, url: string, requested: Platform): DownloadInfo {
+  const fail = (problem: string): never => {
+    throw new InvalidUpstreamResponse(url, problem);
+  };
+  if (!isObject(doc)) return fail('download metadata is not a JSON object');
+  if (doc.os !== requested.os || doc.arch !== requested.arch) {
+    fail(`metadata is for ${JSON.stringify(doc.os)}_${JSON.stringify(doc.arch)}, not the requested ${formatPlatform(requested)}`);
+  }
+  const protocols = doc.protocols ?? [];
+  if (!isStringArray(protocols) || !protocols.every((p) => PROTOCOL_PATTERN.test(p))) {
+    return fail('"protocols" is not a list of versions like "5.0"');
+  }
+  if (!isSupportedProtocolList(protocols)) {
+    fail(`provider speaks plugin protocol ${protocols.join(', ')}, but Terraform supports only major versions 5 and 6`);
+  }
+  if (typeof doc.filename !== 'string' || !isValidPackageFilename(doc.filename)) {
+    fail(`"filename" ${JSON.stringify(doc.filename)} is not a valid package file name (letters, digits, ".", "_", "+", "-", ending in .zip)`);
+  }
+  if (typeof doc.shasum !== 'string' || !isSha256Hex(doc.shasum)) {
+    fail(`"shasum" ${JSON.stringify(doc.shasum)} is not a sha256 checksum (exactly 64 hex digits)`);
+  }
+  return {
+    protocols,
+    os: requested.os,
+    arch: requested.arch,
+    filename: doc.filename as string,
+    downloadUrl: resolveUrl(doc.download_url, url, 'download_url'),
+    shasumsUrl: resolveUrl(doc.shasums_url, url, 'shasums_url'),
+    shasumsSignatureUrl: resolveUrl(doc.shasums_signature_url, url, 'shasums_signature_url'),
+    shasum: (doc.shasum as string).toLowerCase(),
+    signingKeys: parseSigningKeys(doc.signing_keys, url),
+  };
+}
+
+function parseSigningKeys(raw: unknown, url: string): GpgPublicKey[] {
+  const list = isObject(raw) ? raw.gpg_public_keys : undefined;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new InvalidUpstreamResponse(url, 'no signing keys ("signing_keys.gpg_public_keys" is missing or empty)');
+  }
+  if (list.length > MAX_SIGNING_KEYS) {
+    throw new InvalidUpstreamResponse(url, `${list.length} signing keys listed; at most ${MAX_SIGNING_KEYS} are accepted`);
+  }
+  return list.map((k: unknown, i: number) => {
+    if (!isObject(k) || typeof k.key_id !== 'string' || typeof k.ascii_armor !== 'string') {
+      throw new InvalidUpstreamResponse(url, `gpg_public_keys[${i}] lacks a string "key_id" or "ascii_armor"`);
+    }
+    if (Buffer.byteLength(k.ascii_armor) > MAX_ARMOR_BYTES) {
+      throw new InvalidUpstreamResponse(url, `gpg_public_keys[${i}] (${k.key_id.slice(0, 40)}) armor exceeds ${MAX_ARMOR_BYTES} bytes`);
+    }
+    const key: GpgPublicKey = { key_id: k.key_id.slice(0, 64), ascii_armor: k.ascii_armor };
+    for (const field of ['trust_signature', 'source', 'source_url'] as const) {
+      const v = k[field];
+      if (typeof v === 'string') key[field] = v.slice(0, MAX_ARMOR_BYTES);
+    }
+    return key;
+  });
+}
+
+/** Resolves an upstream-provided URL against the document it came from; only http(s) is accepted. */
+export function resolveUrl(raw: unknown, base: string, field: string): string {
+  if (typeof raw !== 'string' || raw === '') throw new InvalidUpstreamResponse(base, `"${field}" is missing or not a string`);
+  let url: URL;
+  try {
+    url = new URL(raw, base);
+  } catch {
+    throw new InvalidUpstreamResponse(base, `"${field}" ${JSON.stringify(raw.slice(0, 200))} is not a valid URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InvalidUpstreamResponse(base, `"${field}" uses ${url.protocol}; only http and https are accepted`);
+  }
+  if (url.username || url.password) {
+    throw new InvalidUpstreamResponse(base, `"${field}" embeds credentials, which are not permitted`);
+  }
+  url.hash = '';
+  return url.href;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
