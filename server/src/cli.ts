@@ -11,11 +11,14 @@ const usage = `tfmirror: a Terraform provider mirror
 Usage:
   tfmirror serve  [--config FILE]          run the mirror server (network mirror protocol)
   tfmirror import DIR [--config FILE]      ingest a directory written by 'terraform providers mirror DIR'
+  tfmirror load FILE... [--dry-run]        mirror the providers that definition files (HCL, YAML, JSON) ask for
+                                           from their upstream registries, verified (sha256 + GPG)
   tfmirror --help | --version
 
 Options:
   -c, --config FILE   HCL configuration file (also TFM_CONFIG); every key can be
                       overridden as TFM_<BLOCK>_<KEY>, e.g. TFM_SERVER_LISTEN
+      --dry-run       load: print the resolved versions x platforms, download nothing
   -h, --help          show this help
   -v, --version       print the version
 
@@ -24,7 +27,7 @@ with a local CA it creates once under ./data/tls/.
 `;
 
 // Commands load their modules on demand, so `--help` and one-shot commands start fast.
-type Command = (args: string[], config: () => Promise<Config>) => Promise<number>;
+type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean }) => Promise<number>;
 
 const commands: Record<string, Command> = {
   async serve(_args, config) {
@@ -48,6 +51,10 @@ const commands: Record<string, Command> = {
     });
     return 0;
   },
+  async load(args, config, flags) {
+    const { loadCommand } = await import('./commands/load.js');
+    return loadCommand(args, await config(), { dryRun: flags.dryRun });
+  },
   async import(args, config) {
     const [dir, ...rest] = args;
     if (!dir || rest.length > 0) throw new InvalidInput('usage: tfmirror import DIR');
@@ -64,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
+      'dry-run': { type: 'boolean' },
     },
   });
   if (values.version) {
@@ -81,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tfmirror: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
-  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }));
+  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false });
 }
 
 main(process.argv.slice(2)).then(

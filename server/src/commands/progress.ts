@@ -6,6 +6,8 @@
 export interface Progress {
   start(label: string, index: number, total: number, bytesTotal?: number): void;
   advance(bytes: number): void;
+  /** Replaces the live status line with free text (terminal only). */
+  update(text: string): void;
   finish(line: string): void;
   done(): void;
 }
@@ -18,6 +20,7 @@ class LineProgress implements Progress {
   constructor(private readonly out: NodeJS.WritableStream) {}
   start(): void {}
   advance(): void {}
+  update(): void {}
   finish(line: string): void {
     this.out.write(line + '\n');
   }
@@ -44,6 +47,12 @@ class TerminalProgress implements Progress {
     this.draw(false);
   }
 
+  update(text: string): void {
+    this.label = text;
+    this.bytesTotal = -1;
+    this.draw(false);
+  }
+
   finish(line: string): void {
     this.out.write(`\r\x1b[K${line}\n`);
   }
@@ -56,7 +65,8 @@ class TerminalProgress implements Progress {
     const now = Date.now();
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const amount = this.bytesTotal ? `${formatBytes(this.bytes)} / ${formatBytes(this.bytesTotal)}` : formatBytes(this.bytes);
+    const amount =
+      this.bytesTotal < 0 ? '' : this.bytesTotal ? `${formatBytes(this.bytes)} / ${formatBytes(this.bytesTotal)}` : formatBytes(this.bytes);
     const width = this.out.columns ?? 100;
     this.out.write(`\r\x1b[K${`${this.label}  ${amount}`.slice(0, width - 1)}`);
   }

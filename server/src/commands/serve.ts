@@ -6,6 +6,7 @@ import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
 import type { Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
 import { MirrorService } from '../mirror/service.js';
+import { createLoadWorkers } from '../loads/service.js';
 import { openRuntime } from '../runtime.js';
 
 export interface Serving {
@@ -33,6 +34,16 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     running = await listen(app, { listen: config.server.listen, tls: tls && { certFile: tls.certFile, keyFile: tls.keyFile } });
     mirror.start();
     downloads.start();
+    // Job workers: loads queued by any process are run here, and what they
+    // publish is visible at once (this connection's writes do not move data_version).
+    const workers = createLoadWorkers(runtime, config, {
+      published: () => mirror.invalidate(),
+      onEvent: (e) => {
+        if (e.type === 'finished') logger.info({ item: { id: e.item.id, source: e.item.source, version: e.item.version, platform: e.item.platform }, outcome: e.outcome, error: e.error }, 'job item');
+        if (e.type === 'error') logger.warn({ err: e.error }, 'job workers');
+      },
+    });
+    workers.pool.start();
 
     const url = baseUrl(config, running);
     const server = running;
@@ -43,7 +54,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       selfSigned: tls && 'bundleFile' in tls ? tls : undefined,
       async shutdown() {
         logger.info('shutting down: finishing in-flight requests');
-        await server.close(config.server.shutdownTimeout * 1000);
+        await Promise.all([server.close(config.server.shutdownTimeout * 1000), workers.close()]);
         mirror.stop();
         downloads.stop();
         runtime.close();

@@ -39,6 +39,15 @@ export interface NewPackage {
   sha256: string;
   h1: string;
   objectKey: string;
+  /** The upstream's signed evidence for the version, stored next to its packages. */
+  evidence?: VersionEvidence;
+}
+
+export interface VersionEvidence {
+  shasumsKey: string;
+  signatureKey: string;
+  /** The key ids that verified the signature. */
+  keyIds: string[];
 }
 
 export type RecordOutcome = 'created' | 'unchanged';
@@ -69,6 +78,9 @@ export class ProviderRepository {
       ),
       insertVersion: db.prepare<[number, string, string, string]>(
         `INSERT INTO provider_versions (provider_id, version, protocols, origin) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      setEvidence: db.prepare<[string, string, string, number]>(
+        `UPDATE provider_versions SET shasums_key = ?, signature_key = ?, key_ids = ? WHERE id = ?`,
       ),
       packagesOfVersion: db.prepare<[number, string], PackageRow>(
         `SELECT ${packageColumns} FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id
@@ -137,6 +149,10 @@ export class ProviderRepository {
       const provider = this.stmts.findProvider.get(hostname, namespace, type)!;
       this.stmts.insertVersion.run(provider.id, p.version, JSON.stringify(p.protocols ?? []), p.origin);
       const versionId = this.stmts.findVersion.get(provider.id, p.version)!.id;
+      if (p.evidence) {
+        const e = p.evidence;
+        this.stmts.setEvidence.run(e.shasumsKey, e.signatureKey, JSON.stringify(e.keyIds), versionId);
+      }
       const existing = this.stmts.packageByPlatform.get(versionId, p.os, p.arch);
       if (existing) {
         if (existing.sha256 === p.sha256) return 'unchanged';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Transform } from 'node:stream';
 import type { LimitsConfig } from '../config/types.js';
-import type { ProviderIdentity, ProviderRepository, RecordOutcome, VersionOrigin } from '../db/providers.js';
+import type { ProviderIdentity, ProviderRepository, RecordOutcome, VersionEvidence, VersionOrigin } from '../db/providers.js';
 import { Conflict, IntegrityError } from '../errors.js';
 import { packageKey } from '../providers/keys.js';
 import type { ObjectStore } from '../storage/store.js';
@@ -28,6 +28,8 @@ export interface PackageCandidate {
   protocols?: string[];
   /** sha256 hex of `file` when the caller computed it while staging. */
   sha256?: string;
+  /** Signed upstream evidence already stored (loads from a registry). */
+  evidence?: VersionEvidence;
   /** What the source vouches for; the package is refused unless it matches. */
   expected: { sha256?: string; h1?: string[] };
 }
@@ -92,6 +94,7 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
     sha256,
     h1: inspected.h1,
     objectKey,
+    evidence: c.evidence,
   });
   return { outcome, sha256, h1: inspected.h1, size, objectKey };
 }

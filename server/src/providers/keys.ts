@@ -80,3 +80,8 @@ function assertVersion(version: string): void {
     throw new InvalidInput(`invalid version ${JSON.stringify(version)}: expected strict semver`, { key: 'version' });
   }
 }
+
+/** The registry's signing keys for a version, stored as served (JSON list of {key_id, ascii_armor, …}). */
+export function signingKeysKey(addr: ProviderAddress, version: string): string {
+  return versionKeyPrefix(addr, version) + 'signing-keys.json';
+}

@@ -36,3 +36,11 @@ export class InvalidUpstreamResponse extends IntegrityError {
     super(`invalid response from ${url}: ${problem}`);
   }
 }
+
+/**
+ * A body that ended before its announced length: the bytes are incomplete,
+ * not wrong, so asking again usually works (the job queue retries it).
+ */
+export class TruncatedResponse extends IntegrityError {
+  readonly retryable = true;
+}

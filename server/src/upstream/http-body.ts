@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { IntegrityError, LimitExceeded } from '../errors.js';
 import { abortError } from '../storage/streaming.js';
-import { UpstreamUnavailable } from './errors.js';
+import { TruncatedResponse, UpstreamUnavailable } from './errors.js';
 
 export type BodyOutcome = 'ok' | 'truncated' | 'too_large' | 'timeout' | 'aborted';
 
@@ -68,7 +68,7 @@ export function guardBody(res: IncomingMessage, guard: BodyGuard): Readable {
     out.destroy(err);
   };
   const truncated = () =>
-    new IntegrityError(
+    new TruncatedResponse(
       `truncated response from ${guard.url}: received ${received} bytes` +
         (declared === undefined ? ' before the connection closed' : ` of the ${declared} announced by Content-Length`),
     );

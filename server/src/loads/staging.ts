@@ -1,0 +1,49 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * Local staging for downloads: an archive is written here while its sha256 is
+ * computed, checked, and only then published to the object store. Staging
+ * files are never visible to clients; ones left by a killed process are swept.
+ */
+export class StagingArea {
+  constructor(readonly dir: string) {}
+
+  init(maxAgeMs = 60 * 60 * 1000, now = Date.now()): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    for (const name of fs.readdirSync(this.dir)) {
+      const file = path.join(this.dir, name);
+      const stat = fs.statSync(file, { throwIfNoEntry: false });
+      if (stat && now - stat.mtimeMs > maxAgeMs) fs.rmSync(file, { force: true });
+    }
+  }
+
+  /** Streams `body` to a new staging file; resolves with its path, size and sha256. */
+  async write(body: NodeJS.ReadableStream, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ file: string; size: number; sha256: string }> {
+    const file = path.join(this.dir, `${Date.now()}-${randomBytes(6).toString('hex')}.zip`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        onBytes(chunk.length);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, meter, fs.createWriteStream(file), { signal });
+    } catch (err) {
+      fs.rmSync(file, { force: true });
+      throw err;
+    }
+    return { file, size, sha256: hash.digest('hex') };
+  }
+
+  remove(file: string): void {
+    fs.rmSync(file, { force: true });
+  }
+}

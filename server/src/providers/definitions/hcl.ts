@@ -1,0 +1,128 @@
+/**
+ * HCL documents → provider entries. hcl2json (a WebAssembly build of the real
+ * HCL parser) decides syntax; it shapes `provider "<source>" { ... }` as
+ * `{provider: {"<source>": [body, ...]}}` with one body per block carrying
+ * that label, and renders non-literal expressions as "${...}" strings.
+ * Positions come from hcl-scan: block lines always, columns where found.
+ */
+
+import type { BlockSite, HclSites } from './hcl-scan.js';
+import type { Located, LocatedEntry } from './located.js';
+import type { Problems } from './problems.js';
+import type { ProviderEntry } from './schema.js';
+import type { Position } from './types.js';
+
+const BLOCK = 'provider';
+const EXAMPLE = 'provider "hashicorp/aws" { versions = [...], platforms = [...] }';
+const START: Position = { line: 1, column: 1 };
+
+// The name hcl2json sees, so its diagnostics can be found by a known prefix
+// whatever the caller's file name contains.
+const INTERNAL_NAME = 'definitions.hcl';
+
+/** Where the provider blocks are, found without the (slow) real parser: for early limits. */
+export function providerBlockSites(sites: HclSites): BlockSite[] {
+  return sites.blocks.filter((b) => b.type === BLOCK);
+}
+
+/** Provider entries in source order, or undefined after reporting syntax errors. */
+export async function readHcl(text: string, sites: HclSites, problems: Problems): Promise<ProviderEntry[] | undefined> {
+  let doc: Record<string, unknown>;
+  try {
+    // Loaded on first use: the WebAssembly parser costs half a second to load.
+    const { parse } = await import('@cdktf/hcl2json');
+    doc = (await parse(INTERNAL_NAME, text)) as Record<string, unknown>;
+  } catch (err) {
+    reportSyntax(err instanceof Error ? err.message : String(err), sites, problems);
+    return undefined;
+  }
+  const entries: ProviderEntry[] = [];
+  for (const [name, value] of Object.entries(doc)) {
+    const pos = sites.topLevel.get(name) ?? START;
+    if (name !== BLOCK) problems.add(pos, name, `unknown block or attribute; only ${EXAMPLE} blocks are allowed`);
+    else if (!isRecord(value) || Array.isArray(value)) problems.add(pos, name, labelError());
+    else entries.push(...providerEntries(value, sites, problems));
+  }
+  const order = (e: ProviderEntry): number => e.node.pos.line * 1e6 + (e.node.pos.column ?? 0);
+  return entries.sort((a, b) => order(a) - order(b));
+}
+
+function providerEntries(byLabel: Record<string, unknown>, sites: HclSites, problems: Problems): ProviderEntry[] {
+  const out: ProviderEntry[] = [];
+  for (const [label, bodies] of Object.entries(byLabel)) {
+    const blocks = sites.blocks.filter((b) => b.type === BLOCK && b.labels[0] === label);
+    const path = `${BLOCK} ${JSON.stringify(label)}`;
+    if (!Array.isArray(bodies)) {
+      problems.add(blocks[0]?.pos ?? sites.topLevel.get(BLOCK) ?? START, path, labelError());
+      continue;
+    }
+    bodies.forEach((body, n) => {
+      const site = blocks.filter((b) => b.labels.length === 1)[n];
+      const pos = site?.pos ?? blocks[0]?.pos ?? START;
+      const labelPos = site?.labelPos ?? pos;
+      const node = isRecord(body) ? bodyNode(body, site, pos) : located(body, pos);
+      out.push({ path, node, label: { kind: 'scalar', pos: labelPos, value: label } });
+    });
+  }
+  return out;
+}
+
+function bodyNode(body: Record<string, unknown>, site: BlockSite | undefined, pos: Position): Located {
+  const entries: LocatedEntry[] = Object.entries(body).map(([key, value]) => {
+    const attr = site?.attributes.get(key);
+    return { key, keyPos: attr?.pos ?? pos, value: located(value, attr?.valuePos ?? pos, attr?.elements) };
+  });
+  return { kind: 'map', pos, entries };
+}
+
+/** Wraps a plain hcl2json value; list elements get their own positions when the scanner found them. */
+function located(value: unknown, pos: Position, elements: Position[] = []): Located {
+  if (Array.isArray(value)) {
+    return { kind: 'list', pos, items: value.map((v, n) => located(v, elements[n] ?? pos)) };
+  }
+  if (isRecord(value)) {
+    const entries = Object.entries(value).map(([key, v]) => ({ key, keyPos: pos, value: located(v, pos) }));
+    return { kind: 'map', pos, entries };
+  }
+  if (typeof value === 'string' && value.includes('${')) {
+    const whole = /^\$\{([^]*)\}$/.exec(value);
+    return { kind: 'scalar', pos, value, expression: whole ? whole[1]! : JSON.stringify(value) };
+  }
+  const scalar = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : null;
+  return { kind: 'scalar', pos, value: scalar };
+}
+
+function labelError(): string {
+  return `a provider block takes exactly one label, its source address: ${EXAMPLE}`;
+}
+
+/**
+ * hcl2json reports "parse config: [<file>:L,C-L,C: Summary; Detail. <file>:...]".
+ * Its structural errors ("cannot have blocks with and without labels",
+ * "Unable to convert Block to JSON") carry no position; those come from
+ * provider blocks with other than one label, which the scan can find.
+ */
+function reportSyntax(message: string, sites: HclSites, problems: Problems): void {
+  const range = `${INTERNAL_NAME.replace('.', '\\.')}:(\\d+),(\\d+)-(?:\\d+,)?\\d+`;
+  const starts = [...message.matchAll(new RegExp(`${range}: `, 'g'))];
+  // Diagnostics may mention other places ("already set at <file>:2,3-9"); say "line 2" instead.
+  const mentions = new RegExp(range, 'g');
+  const seen = new Set<string>();
+  starts.forEach((m, n) => {
+    const end = starts[n + 1]?.index ?? message.lastIndexOf(']');
+    const raw = message.slice(m.index! + m[0].length, end > m.index! ? end : undefined);
+    const text = raw.trim().replace('; ', ': ').replace(mentions, 'line $1');
+    // One unterminated string repeats the same diagnostic on every later line; the first says it all.
+    if (seen.has(text)) return;
+    seen.add(text);
+    problems.add({ line: Number(m[1]), column: Number(m[2]) }, undefined, `HCL syntax error: ${text}`);
+  });
+  if (starts.length > 0) return;
+  const misLabeled = sites.blocks.filter((b) => b.type === BLOCK && b.labels.length !== 1);
+  for (const b of misLabeled) problems.add(b.pos, BLOCK, labelError());
+  if (misLabeled.length === 0) problems.add(START, undefined, `cannot parse HCL: ${message}`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}

@@ -1,0 +1,108 @@
+/**
+ * Parses provider definition documents (HCL, YAML or JSON; one schema) into
+ * typed definitions. All-or-nothing: a document with any problem yields no
+ * definitions, and every problem is reported at once with file, line and
+ * column in one InvalidInput. Bounds on untrusted input are LimitExceeded.
+ */
+
+import { LimitExceeded } from '../../errors.js';
+import { detectFormat } from './detect.js';
+import { providerBlockSites, readHcl } from './hcl.js';
+import { scanHcl } from './hcl-scan.js';
+import { readJson } from './json.js';
+import { describe, positionFinder, type Located } from './located.js';
+import { Problems } from './problems.js';
+import { readProviders, type ProviderEntry } from './schema.js';
+import type { DefinitionFormat, Position, ProviderDefinition } from './types.js';
+import { readYaml } from './yaml.js';
+
+export { detectFormat } from './detect.js';
+export { selectVersions } from './select.js';
+export type { DefinitionFormat, Position, ProviderDefinition, VersionSelector } from './types.js';
+
+export const MAX_DEFINITIONS_BYTES = 1024 * 1024;
+export const MAX_PROVIDERS = 1000;
+/** Far beyond the schema's depth of four; deeper input only serves to exhaust parsers (yaml crashes on it). */
+export const MAX_NESTING = 64;
+
+export interface ParseDefinitionsOptions {
+  format: DefinitionFormat | 'auto';
+  /** Named in every message; defaults to "<definitions>". */
+  file?: string;
+}
+
+export async function parseDefinitions(input: string, opts: ParseDefinitionsOptions): Promise<ProviderDefinition[]> {
+  const file = opts.file ?? '<definitions>';
+  // Editors on Windows save a byte-order mark; JSON and HCL parsers would choke on it.
+  const text = input.startsWith('\uFEFF') ? input.slice(1) : input;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_DEFINITIONS_BYTES) {
+    throw new LimitExceeded(`${file}: definitions are ${bytes} bytes, more than the limit of ${MAX_DEFINITIONS_BYTES}`);
+  }
+  const problems = new Problems(file);
+  checkNesting(text, problems);
+  problems.throwIfAny();
+  const format = opts.format === 'auto' ? detectFormat(text, undefined, opts.file) : opts.format;
+  const read = format === 'hcl' ? await hclEntries(text, file, problems) : documentEntries(format, text, problems);
+  const entries = read ?? [];
+  enforceProviderCount(file, entries.map((e) => e.node.pos));
+  // Entries are checked even after document-level problems, so one round reports everything.
+  const definitions = readProviders(entries, problems);
+  problems.throwIfAny();
+  return definitions;
+}
+
+/** hcl2json needs about 6 s of CPU for 1 MiB, so the provider count is checked on the quick scan first. */
+async function hclEntries(text: string, file: string, problems: Problems): Promise<ProviderEntry[] | undefined> {
+  const sites = scanHcl(text);
+  enforceProviderCount(file, providerBlockSites(sites).map((b) => b.pos));
+  return readHcl(text, sites, problems);
+}
+
+function enforceProviderCount(file: string, positions: readonly Position[]): void {
+  const extra = positions[MAX_PROVIDERS];
+  if (extra) throw new LimitExceeded(`${file}:${extra.line}: more than ${MAX_PROVIDERS} providers in one document`);
+}
+
+/** YAML and JSON share the shape `{providers: [{source, versions, latest?, platforms}, ...]}`. */
+function documentEntries(format: 'yaml' | 'json', text: string, problems: Problems): ProviderEntry[] | undefined {
+  const root = format === 'json' ? readJson(text, problems) : readYaml(text, problems);
+  if (root === null) return []; // an empty YAML document defines nothing
+  if (root === undefined) return undefined;
+  if (root.kind !== 'map') {
+    problems.add(root.pos, undefined, `expected a mapping with the key "providers", got ${describe(root)}`);
+    return undefined;
+  }
+  let list: Located | undefined;
+  for (const e of root.entries) {
+    if (e.key === 'providers') list = e.value;
+    else problems.add(e.keyPos, e.key, 'unknown key; allowed keys: providers');
+  }
+  if (!list) {
+    problems.add(root.pos, undefined, 'missing required key "providers"');
+    return undefined;
+  }
+  if (list.kind !== 'list') {
+    problems.add(list.pos, 'providers', `expected a list of providers, got ${describe(list)}`);
+    return undefined;
+  }
+  return list.items.map((node, n) => ({ path: `providers[${n}]`, node }));
+}
+
+/**
+ * Refuses bracket nesting beyond MAX_NESTING before any parser runs. Counting
+ * ignores quoting, so unbalanced brackets inside strings count too; real
+ * definitions never come near the bound.
+ */
+function checkNesting(text: string, problems: Problems): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) depth++;
+    else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+    if (depth > MAX_NESTING) {
+      problems.add(positionFinder(text)(i), undefined, `brackets nested more than ${MAX_NESTING} levels deep`);
+      return;
+    }
+  }
+}
