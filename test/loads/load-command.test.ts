@@ -51,7 +51,7 @@ test.serial('load mirrors exactly the matching versions x platforms, verified; a
     const [, type, version, platform] = /terraform-provider-(\w+)_([\d.]+)_(\w+)\.zip/.exec(row.filename)!;
     const pkg = s.registry.release(type === 'null' ? 'hashicorp' : 'acme', type!, version!).packages.get(platform!)!;
     t.is(row.sha256, pkg.sha256);
-    t.is(row.h1, pkg.h1);
+    t.is(row.h1, pkg.h1 ?? "(fixture h1 missing)");
   }
 
   s.registry.resetCounters();

@@ -12,18 +12,23 @@ import { pipeline } from 'node:stream/promises';
 export class StagingArea {
   constructor(readonly dir: string) {}
 
+  /**
+   * Sweeps what crashed processes left: files of a pid that no longer runs
+   * (names start with the writer's pid), and anything older than maxAgeMs.
+   */
   init(maxAgeMs = 60 * 60 * 1000, now = Date.now()): void {
     fs.mkdirSync(this.dir, { recursive: true });
     for (const name of fs.readdirSync(this.dir)) {
       const file = path.join(this.dir, name);
       const stat = fs.statSync(file, { throwIfNoEntry: false });
-      if (stat && now - stat.mtimeMs > maxAgeMs) fs.rmSync(file, { force: true });
+      const pid = Number(name.split('-')[0]);
+      if (stat && (now - stat.mtimeMs > maxAgeMs || !isRunning(pid))) fs.rmSync(file, { force: true });
     }
   }
 
   /** Streams `body` to a new staging file; resolves with its path, size and sha256. */
   async write(body: NodeJS.ReadableStream, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ file: string; size: number; sha256: string }> {
-    const file = path.join(this.dir, `${Date.now()}-${randomBytes(6).toString('hex')}.zip`);
+    const file = path.join(this.dir, `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}.zip`);
     const hash = createHash('sha256');
     let size = 0;
     const meter = new Transform({
@@ -45,5 +50,16 @@ export class StagingArea {
 
   remove(file: string): void {
     fs.rmSync(file, { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
