@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import { writeMirrorDirectory } from '../fixtures/mirror-directory.js';
 import { runCli, startServe } from '../fixtures/tfmirror.js';
 import { writeBigProviderMirror } from './big-zip.js';
+import { benchLoad } from './load.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     console.log(`# terraform-mirror bench (${os.cpus().length} cores, node ${process.version})\n`);
     await benchIndex(dir);
     await benchImport(dir);
+    await benchLoad();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -14,13 +14,16 @@ e2e('terraform init installs the newest constraint match that tfmirror load fetc
     { namespace: 'hashicorp', type: 'null', versions: { '3.1.0': ['linux_amd64'], '3.2.0': ['linux_amd64'], '3.2.1': ['linux_amd64'], '4.0.0': ['linux_amd64'] } },
   ]);
   t.teardown(() => s.close());
+  // The server runs first: load works beside it on the same data, and what it
+  // stores shows up in the server without a restart.
+  const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0' });
+  t.teardown(() => server.stop());
   const defs = s.writeDefinitions('defs.yaml', 'providers:\n  - source: hashicorp/null\n    versions: ["~> 3.2"]\n    platforms: [linux_amd64]\n');
   const loaded = await runCli(['load', defs], s.env);
   t.is(loaded.code, 0, loaded.stdout + loaded.stderr);
-  t.regex(loaded.stdout, /2 loaded/);
-
-  const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0' });
-  t.teardown(() => server.stop());
+  t.regex(loaded.stdout, /job \d+ succeeded/);
+  t.is(s.packages().length, 2);
+  await new Promise((r) => setTimeout(r, 600)); // the server polls for other writers every 500 ms
   const bundle = /export SSL_CERT_FILE=(\S+)/.exec(server.stderr())![1]!;
   const ws = terraformWorkspace(s.dir, server.url, `terraform {\n  required_providers {\n    null = { source = "hashicorp/null", version = ">= 3.0.0, < 4.0.0" }\n  }\n}\n`);
   const init = await terraform(['init', '-no-color', '-input=false'], { cwd: ws.cwd, env: { ...ws.env, SSL_CERT_FILE: bundle } });
