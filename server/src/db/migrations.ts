@@ -100,4 +100,86 @@ export const migrations: Migration[] = [
       CREATE INDEX job_items_claim ON job_items (status, next_attempt_at);
     `,
   },
+  {
+    version: 3,
+    name: 'auth',
+    // Times are INTEGER epoch milliseconds, like the job tables.
+    sql: `
+      CREATE TABLE users (
+        id              INTEGER PRIMARY KEY,
+        username        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash   TEXT NOT NULL,               -- bcrypt
+        role            TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'operator', 'viewer')),
+        disabled        INTEGER NOT NULL DEFAULT 0,
+        created_at      INTEGER NOT NULL,
+        last_login_at   INTEGER,
+        last_login_ip   TEXT,
+        last_login_agent TEXT
+      );
+
+      -- A login is a session row; the JWT's jti names it, so revoking the row
+      -- revokes the token on its next use.
+      CREATE TABLE sessions (
+        id           TEXT PRIMARY KEY,               -- the JWT jti (random)
+        user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        revoked_at   INTEGER,
+        ip           TEXT,
+        user_agent   TEXT,
+        last_seen_at INTEGER
+      );
+      CREATE INDEX sessions_user ON sessions (user_id, created_at);
+
+      CREATE TABLE api_tokens (
+        id           INTEGER PRIMARY KEY,
+        name         TEXT NOT NULL,
+        token_hash   TEXT NOT NULL UNIQUE,           -- sha256 of the secret; the secret is shown once
+        prefix       TEXT NOT NULL,                  -- first characters, to recognise a token in lists
+        role         TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+        created_by   INTEGER REFERENCES users (id) ON DELETE SET NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+      );
+
+      -- Failed logins, for throttling by username and by client address.
+      CREATE TABLE login_failures (
+        id         INTEGER PRIMARY KEY,
+        username   TEXT NOT NULL COLLATE NOCASE,
+        ip         TEXT NOT NULL,
+        at         INTEGER NOT NULL
+      );
+      CREATE INDEX login_failures_username ON login_failures (username, at);
+      CREATE INDEX login_failures_ip ON login_failures (ip, at);
+
+      -- Settings the server generates once and keeps (e.g. the JWT secret).
+      CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'audit_log',
+    sql: `
+      CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        actor       TEXT NOT NULL,                   -- "user:alice", "token:ci (7)", "operator-token", "anonymous"
+        action      TEXT NOT NULL,                   -- "auth.login", "provider.update", ...
+        resource    TEXT,                            -- "provider:12", "job:3", ...
+        outcome     TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+        ip          TEXT,
+        user_agent  TEXT,
+        request_id  TEXT,
+        details     TEXT                             -- JSON, never secrets
+      );
+      CREATE INDEX audit_log_at ON audit_log (at);
+      CREATE INDEX audit_log_actor ON audit_log (actor, at);
+      CREATE INDEX audit_log_action ON audit_log (action, at);
+    `,
+  },
 ];
