@@ -35,3 +35,19 @@ export class LimitExceeded extends DomainError {}
 
 /** A dependency we need (storage, database, upstream) cannot be reached. */
 export class Unavailable extends DomainError {}
+
+/** No valid credentials were presented. */
+export class Unauthorized extends DomainError {}
+
+/** The credentials are valid but their role may not do this. */
+export class Forbidden extends DomainError {}
+
+/** The caller must wait (login throttling); `retryAfterSeconds` becomes Retry-After. */
+export class TooManyRequests extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { Conflict, IntegrityError, InvalidInput, LimitExceeded, NotFound, Unavailable } from '../../errors.js';
+import { Conflict, Forbidden, IntegrityError, InvalidInput, LimitExceeded, NotFound, TooManyRequests, Unauthorized, Unavailable } from '../../errors.js';
 
 /**
  * The one place where typed errors become HTTP responses. Unknown errors are
@@ -15,6 +15,8 @@ export function errorHandler(): Koa.Middleware {
       }
     } catch (err) {
       const { status, body } = toResponse(err, ctx.state.requestId);
+      if (err instanceof TooManyRequests) ctx.set('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
+      if (err instanceof Unauthorized) ctx.set('WWW-Authenticate', 'Bearer');
       if (status >= 500) ctx.state.log.error({ err }, 'request failed');
       ctx.status = status;
       ctx.body = body;
@@ -29,6 +31,9 @@ export function toResponse(err: unknown, requestId: string): { status: number; b
     const { line, column, key } = err.details;
     return { status: 400, body: { error: { message: err.message, line, column, key } } };
   }
+  if (err instanceof Unauthorized) return { status: 401, body: { error: { message: err.message } } };
+  if (err instanceof Forbidden) return { status: 403, body: { error: { message: err.message } } };
+  if (err instanceof TooManyRequests) return { status: 429, body: { error: { message: err.message, retryAfter: err.retryAfterSeconds } } };
   if (err instanceof NotFound) return { status: 404, body: { error: { message: err.message } } };
   if (err instanceof Conflict) return { status: 409, body: { error: { message: err.message } } };
   if (err instanceof LimitExceeded) return { status: 413, body: { error: { message: err.message } } };
