@@ -13,6 +13,10 @@ Usage:
   tfmirror import DIR [--config FILE]      ingest a directory written by 'terraform providers mirror DIR'
   tfmirror load FILE... [--dry-run]        mirror the providers that definition files (HCL, YAML, JSON) ask for
                                            from their upstream registries, verified (sha256 + GPG)
+  tfmirror create-admin --username NAME    create an admin; the password is read from stdin
+                                           (e.g. printf '%s\n' "$PASSWORD" | tfmirror create-admin --username alice)
+  tfmirror restore KEY|latest              restore the database from a backup in the object store
+                                           (POST /admin/api/backup makes one); stop serve first
   tfmirror --help | --version
 
 Options:
@@ -27,7 +31,7 @@ with a local CA it creates once under ./data/tls/.
 `;
 
 // Commands load their modules on demand, so `--help` and one-shot commands start fast.
-type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean }) => Promise<number>;
+type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; username?: string }) => Promise<number>;
 
 const commands: Record<string, Command> = {
   async serve(_args, config) {
@@ -55,6 +59,17 @@ const commands: Record<string, Command> = {
     const { loadCommand } = await import('./commands/load.js');
     return loadCommand(args, await config(), { dryRun: flags.dryRun });
   },
+  async 'create-admin'(args, config, flags) {
+    if (!flags.username || args.length > 0) throw new InvalidInput('usage: tfmirror create-admin --username NAME  (password on stdin)');
+    const { createAdminCommand } = await import('./commands/create-admin.js');
+    return createAdminCommand(flags.username, await config(), process.stdin, process.stdout);
+  },
+  async restore(args, config) {
+    const [key, ...rest] = args;
+    if (!key || rest.length > 0) throw new InvalidInput('usage: tfmirror restore KEY|latest   (stop tfmirror serve first)');
+    const { restoreCommand } = await import('./commands/restore.js');
+    return restoreCommand(key, await config());
+  },
   async import(args, config) {
     const [dir, ...rest] = args;
     if (!dir || rest.length > 0) throw new InvalidInput('usage: tfmirror import DIR');
@@ -72,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
       'dry-run': { type: 'boolean' },
+      username: { type: 'string' },
     },
   });
   if (values.version) {
@@ -89,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tfmirror: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
-  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false });
+  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, username: values.username });
 }
 
 main(process.argv.slice(2)).then(

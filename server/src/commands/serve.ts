@@ -1,6 +1,15 @@
 import path from 'node:path';
 import type { Config } from '../config/types.js';
+import { adminApi } from '../admin/api.js';
+import { AuditLog } from '../admin/audit/index.js';
+import { auditRoutes } from '../admin/audit/routes.js';
+import { AuthService } from '../admin/auth/service.js';
+import { BackupService, backupRoutes } from '../admin/backup/index.js';
+import { AuditRepository } from '../db/audit.js';
+import { JobStatsRepository } from '../db/job-stats.js';
+import { Metrics, metricsMiddleware, metricsRoute } from '../metrics/index.js';
 import { createApp } from '../http/app.js';
+import { packageVersion } from '../version.js';
 import { listen, type RunningServer } from '../http/listen.js';
 import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
 import type { Logger } from '../log.js';
@@ -28,12 +37,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     const mirror = new MirrorService(runtime.db, runtime.providers);
     const downloads = new DownloadCounter(runtime.providers);
     const presignTtl = config.storage.type === 's3' && config.storage.presignDownloads ? config.storage.presignTtl : 0;
-    const app = createApp({ logger, db: runtime.db, store: runtime.store, mirror, downloads, presignTtl, proxy: !config.server.tls });
 
-    const tls = await tlsFor(config);
-    running = await listen(app, { listen: config.server.listen, tls: tls && { certFile: tls.certFile, keyFile: tls.keyFile } });
-    mirror.start();
-    downloads.start();
     // Job workers: loads queued by any process are run here, and what they
     // publish is visible at once (this connection's writes do not move data_version).
     const workers = createLoadWorkers(runtime, config, {
@@ -43,6 +47,42 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
         if (e.type === 'error') logger.warn({ err: e.error }, 'job workers');
       },
     });
+
+    const audit = new AuditLog({ repo: new AuditRepository(runtime.db), logger });
+    audit.startRetention();
+    const admin = adminApi({
+      runtime,
+      config,
+      auth: new AuthService(runtime.db, config.auth),
+      registries: workers.registries,
+      invalidate: () => mirror.invalidate(),
+      audit: audit.record,
+      extraRoutes: [...auditRoutes({ audit }), ...backupRoutes({ backups: new BackupService({ db: runtime.db, store: runtime.store }) })],
+      version: packageVersion(),
+    });
+    const jobStats = new JobStatsRepository(runtime.db);
+    const metrics = new Metrics({
+      cache: () => mirror,
+      jobs: () => jobStats.counts(),
+      upstream: () => workers.registries.stats(),
+      onSourceError: (err: unknown) => logger.warn({ err }, 'metrics source failed'),
+    });
+    const app = createApp({
+      logger,
+      db: runtime.db,
+      store: runtime.store,
+      mirror,
+      downloads,
+      presignTtl,
+      proxy: !config.server.tls,
+      routers: [metricsRoute(metrics), admin.router],
+      middleware: [metricsMiddleware(metrics)],
+    });
+
+    const tls = await tlsFor(config);
+    running = await listen(app, { listen: config.server.listen, tls: tls && { certFile: tls.certFile, keyFile: tls.keyFile } });
+    mirror.start();
+    downloads.start();
     workers.pool.start();
 
     const url = baseUrl(config, running);
@@ -57,6 +97,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
         await Promise.all([server.close(config.server.shutdownTimeout * 1000), workers.close()]);
         mirror.stop();
         downloads.stop();
+        audit.stopRetention();
         runtime.close();
         logger.info('stopped');
       },

@@ -1,3 +1,4 @@
+import type Router from '@koa/router';
 import Koa from 'koa';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
@@ -18,6 +19,10 @@ export interface AppDeps {
   presignTtl: number;
   /** Trust X-Forwarded-* (behind an ingress). */
   proxy?: boolean;
+  /** Routers mounted before the mirror's catch-all provider routes (admin API, metrics). */
+  routers?: Router[];
+  /** Middleware run right after the request context (metrics timing). */
+  middleware?: Koa.Middleware[];
 }
 
 /** Assembles the Koa application: context, errors, then routes; nothing listens here. */
@@ -26,6 +31,7 @@ export function createApp(deps: AppDeps): Koa {
   // Errors are answered by errorHandler; Koa's default handler would print stacks.
   app.silent = true;
   app.use(requestContext(deps.logger));
+  for (const m of deps.middleware ?? []) app.use(m);
   app.use(errorHandler());
 
   const health = healthRoutes({ db: deps.db, store: deps.store });
@@ -35,6 +41,19 @@ export function createApp(deps: AppDeps): Koa {
       // Service discovery: no registry protocols are served yet; the network
       // mirror protocol needs no discovery.
       ctx.body = {};
+      return;
+    }
+    await next();
+  });
+  for (const r of deps.routers ?? []) {
+    app.use(r.routes());
+    app.use(r.allowedMethods());
+  }
+  // Anything else under the admin prefix is a JSON 404, not a provider lookup.
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/admin/api' || ctx.path.startsWith('/admin/api/')) {
+      ctx.status = 404;
+      ctx.body = { error: { message: `no admin route ${ctx.method} ${ctx.path}` } };
       return;
     }
     await next();

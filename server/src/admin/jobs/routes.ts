@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { InvalidInput } from '../../errors.js';
+import { MAX_DEFINITIONS_BYTES } from '../../providers/definitions/index.js';
+import { ADMIN_PREFIX } from '../framework/router.js';
+import { route, type RouteSpec } from '../framework/route.js';
+import { JOB_READERS, JOB_ROLES } from '../principal.js';
+import { presentJob, presentJobList, presentLoadAccepted, presentRetried } from './presenters.js';
+import { DEFINITION_CONTENT_TYPES, getJob, listJobs, loadDefinitions, retryJob, type JobServiceDeps } from './service.js';
+
+export type JobRoutesDeps = JobServiceDeps;
+
+const TAG = 'jobs';
+// Problem lists can be long; the audit entry keeps enough to recognise the request.
+const AUDITED_PROVIDERS = 50;
+
+const jobStatus = z.enum(['pending', 'running', 'succeeded', 'failed']);
+const idParams = z.object({ id: z.coerce.number().int().positive() });
+const listQuery = z.object({
+  status: jobStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const timestamp = z.string().nullable();
+const progress = z.object({
+  total: z.number(),
+  pending: z.number(),
+  retrying: z.number(),
+  running: z.number(),
+  succeeded: z.number(),
+  skipped: z.number(),
+  failed: z.number(),
+  bytesDone: z.number(),
+  bytesTotal: z.number(),
+});
+const summary = z.object({
+  id: z.number(),
+  kind: z.string(),
+  status: jobStatus,
+  progress,
+  createdAt: timestamp,
+  startedAt: timestamp,
+  finishedAt: timestamp,
+  requestedBy: z.string(),
+});
+const item = z.object({
+  source: z.string(),
+  version: z.string(),
+  platform: z.string(),
+  status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']),
+  error: z.string().nullable(),
+  attempts: z.number(),
+  bytesDone: z.number(),
+  bytesTotal: z.number(),
+});
+const accepted = z.object({ jobId: z.number(), items: z.number(), problems: z.array(z.string()) });
+
+/** Loading provider definitions, and watching or retrying the jobs that result. */
+export function jobRoutes(deps: JobRoutesDeps): RouteSpec[] {
+  return [
+    route({
+      method: 'post',
+      path: '/providers/load',
+      summary: 'Plan provider definitions (HCL, YAML or JSON) against the upstream and queue a load job',
+      tag: TAG,
+      access: JOB_ROLES,
+      rawBody: { contentTypes: DEFINITION_CONTENT_TYPES, maxBytes: MAX_DEFINITIONS_BYTES },
+      audit: 'providers.load',
+      responses: {
+        202: { description: 'the job was queued', schema: accepted },
+        400: { description: 'invalid definitions (with line and column) or an unsupported Content-Type' },
+      },
+      handler: async ({ raw, req }) => {
+        if (!raw) throw new InvalidInput('send provider definitions as the request body');
+        const outcome = await loadDefinitions(deps, {
+          text: raw.text,
+          contentType: raw.contentType,
+          requestedBy: req.principal?.actor ?? 'anonymous',
+          signal: req.signal,
+        });
+        return {
+          status: 202,
+          body: presentLoadAccepted(outcome),
+          headers: { Location: `${ADMIN_PREFIX}/jobs/${outcome.jobId}` },
+          audit: {
+            resource: `job:${outcome.jobId}`,
+            details: { items: outcome.items, problems: outcome.problems.length, providers: outcome.providers.slice(0, AUDITED_PROVIDERS) },
+          },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/jobs',
+      summary: 'List jobs, newest first, with progress',
+      tag: TAG,
+      access: JOB_READERS,
+      query: listQuery,
+      responses: { 200: { description: 'one page of jobs', schema: z.object({ items: z.array(summary), total: z.number() }) } },
+      handler: async ({ query }) => ({ body: presentJobList(listJobs(deps, query)) }),
+    }),
+    route({
+      method: 'get',
+      path: '/jobs/:id',
+      summary: 'A job with its items',
+      tag: TAG,
+      access: JOB_READERS,
+      params: idParams,
+      responses: { 200: { description: 'the job', schema: summary.extend({ items: z.array(item) }) }, 404: { description: 'no such job' } },
+      handler: async ({ params }) => ({ body: presentJob(getJob(deps, params.id)) }),
+    }),
+    route({
+      method: 'post',
+      path: '/jobs/:id/retry',
+      summary: "Give the job's failed items a fresh set of attempts",
+      tag: TAG,
+      access: JOB_ROLES,
+      params: idParams,
+      audit: 'job.retry',
+      responses: {
+        202: { description: 'failed items were queued again', schema: z.object({ jobId: z.number(), retried: z.number() }) },
+        404: { description: 'no such job' },
+      },
+      handler: async ({ params }) => {
+        const outcome = retryJob(deps, params.id);
+        return { status: 202, body: presentRetried(outcome), audit: { resource: `job:${params.id}`, details: { retried: outcome.retried } } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,99 @@
+import type { JobRepository, ListJobsQuery } from '../../db/jobs.js';
+import { InvalidInput, NotFound } from '../../errors.js';
+import { planLoad } from '../../loads/plan.js';
+import { parseDefinitions, type DefinitionFormat } from '../../providers/definitions/index.js';
+import type { ProviderRegistry } from '../../upstream/registry.js';
+
+/** The upstream port by hostname: RegistryClients in the server, an in-memory fake in tests. */
+export interface RegistryLookup {
+  get(hostname: string): ProviderRegistry;
+}
+
+export interface JobServiceDeps {
+  jobs: JobRepository;
+  registries: RegistryLookup;
+  /** Attempts per item before it fails (config jobs.max_attempts). */
+  maxAttempts: number;
+  /** Epoch milliseconds; injectable so tests control job timestamps. */
+  now?: () => number;
+}
+
+/** Media types a definitions body may be sent in, besides application/json. */
+export const DEFINITION_CONTENT_TYPES = ['text/plain', 'application/hcl', 'application/yaml', 'application/x-yaml', 'text/yaml'];
+
+// text/plain is what curl and most tools send by default, so its text is sniffed (HCL is recognised by its blocks).
+const FORMAT_BY_CONTENT_TYPE: Record<string, DefinitionFormat | 'auto'> = {
+  'application/json': 'json',
+  'application/hcl': 'hcl',
+  'application/yaml': 'yaml',
+  'application/x-yaml': 'yaml',
+  'text/yaml': 'yaml',
+  'text/plain': 'auto',
+};
+
+export interface LoadRequest {
+  text: string;
+  contentType: string;
+  /** The principal's actor, recorded on the job. */
+  requestedBy: string;
+  signal?: AbortSignal;
+}
+
+export interface LoadOutcome {
+  jobId: number;
+  items: number;
+  /** What was asked for but cannot be loaded (as planLoad reports it). */
+  problems: string[];
+  providers: string[];
+}
+
+/**
+ * The CLI's `load` steps for a request body: parse (all-or-nothing) → plan
+ * against the upstream → one job for the workers. Nothing is stored until
+ * the plan succeeds, so invalid definitions leave no trace.
+ */
+export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): Promise<LoadOutcome> {
+  const format = FORMAT_BY_CONTENT_TYPE[req.contentType];
+  if (!format) throw new InvalidInput(`unsupported Content-Type "${req.contentType}" for provider definitions`);
+  const definitions = await parseDefinitions(req.text, { format, file: 'body' });
+  if (definitions.length === 0) throw new InvalidInput('the definitions name no providers: nothing to load');
+  const plan = await planLoad(definitions, (h) => deps.registries.get(h), req.signal).catch(upstreamMissAsInvalid);
+  const providers = definitions.map((d) => d.source);
+  const jobId = deps.jobs.createJob(
+    {
+      kind: 'load',
+      requestedBy: req.requestedBy,
+      spec: { via: 'api', format, providers, problems: plan.problems },
+      items: plan.items,
+      maxAttempts: deps.maxAttempts,
+    },
+    now(deps),
+  );
+  return { jobId, items: plan.items.length, problems: plan.problems, providers };
+}
+
+/**
+ * A provider (or registry) the upstream does not have is a mistake in the
+ * definitions, not a missing admin resource: 400 rather than 404.
+ */
+function upstreamMissAsInvalid(err: unknown): never {
+  if (err instanceof NotFound) throw new InvalidInput(err.message);
+  throw err;
+}
+
+export function listJobs(deps: Pick<JobServiceDeps, 'jobs'>, query: ListJobsQuery) {
+  return deps.jobs.listJobs(query);
+}
+
+export function getJob(deps: Pick<JobServiceDeps, 'jobs'>, id: number) {
+  return deps.jobs.getJob(id);
+}
+
+/** Failed items only get a fresh set of attempts; the rest of the job is left alone. */
+export function retryJob(deps: Pick<JobServiceDeps, 'jobs' | 'now'>, id: number): { jobId: number; retried: number } {
+  return { jobId: id, retried: deps.jobs.retryFailed(id, now(deps)) };
+}
+
+function now(deps: Pick<JobServiceDeps, 'now'>): number {
+  return (deps.now ?? Date.now)();
+}

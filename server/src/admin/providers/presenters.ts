@@ -1,0 +1,57 @@
+import type { PackageDetailRow, ProviderIdentity, ProviderSummaryRow } from '../../db/providers.js';
+import type { ProviderDetail } from './service.js';
+
+/**
+ * Admin API views of providers. Each lists its output fields explicitly:
+ * object keys and internal ids of versions and packages stay inside.
+ */
+
+export function sourceOf(p: ProviderIdentity): string {
+  return `${p.hostname}/${p.namespace}/${p.type}`;
+}
+
+export function presentProviderSummary(p: ProviderSummaryRow) {
+  return {
+    id: p.id,
+    source: sourceOf(p),
+    status: p.status,
+    versions: p.versions,
+    packages: p.packages,
+    bytes: p.bytes,
+    downloads: p.downloads,
+    updatedAt: p.updatedAt,
+  };
+}
+
+export function presentProviderList(page: { items: ProviderSummaryRow[]; total: number }) {
+  return { items: page.items.map(presentProviderSummary), total: page.total };
+}
+
+export function presentProviderDetail(d: ProviderDetail) {
+  return {
+    id: d.provider.id,
+    source: sourceOf(d.provider),
+    status: d.provider.status,
+    versions: d.versions.map((v) => ({
+      version: v.version,
+      origin: v.origin,
+      protocols: v.protocols,
+      createdAt: v.createdAt,
+      keyIds: v.keyIds,
+      packages: v.packages.map(presentPackage),
+    })),
+  };
+}
+
+function presentPackage(p: PackageDetailRow) {
+  return {
+    platform: `${p.os}_${p.arch}`,
+    filename: p.filename,
+    size: p.size,
+    sha256: p.sha256,
+    h1: p.h1,
+    zh: `zh:${p.sha256}`,
+    downloads: p.downloads,
+    lastDownloadAt: p.lastDownloadAt,
+  };
+}

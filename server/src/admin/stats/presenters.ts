@@ -1,0 +1,40 @@
+import type { HostnameUsage, NamespaceUsage, PackageUsage, StorageStats, StorageTotals } from '../../db/providers.js';
+import { presentProviderSummary, sourceOf } from '../providers/presenters.js';
+
+/** The storage report as the admin API shows it; fields listed explicitly, object keys left out. */
+
+function presentTotals(t: StorageTotals) {
+  return { providers: t.providers, versions: t.versions, packages: t.packages, bytes: t.bytes, downloads: t.downloads };
+}
+
+function presentHostname(h: HostnameUsage) {
+  return { hostname: h.hostname, ...presentTotals(h) };
+}
+
+function presentNamespace(n: NamespaceUsage) {
+  return { hostname: n.hostname, namespace: n.namespace, ...presentTotals(n) };
+}
+
+function presentPackageUsage(p: PackageUsage) {
+  return {
+    providerId: p.providerId,
+    source: sourceOf(p),
+    version: p.version,
+    platform: `${p.os}_${p.arch}`,
+    filename: p.filename,
+    size: p.size,
+    downloads: p.downloads,
+    lastDownloadAt: p.lastDownloadAt,
+  };
+}
+
+export function presentStorageStats(s: StorageStats) {
+  return {
+    totals: presentTotals(s.totals),
+    byHostname: s.byHostname.map(presentHostname),
+    byNamespace: s.byNamespace.map(presentNamespace),
+    byProvider: s.byProvider.map(presentProviderSummary),
+    largestPackages: s.largestPackages.map(presentPackageUsage),
+    mostDownloaded: s.mostDownloaded.map(presentPackageUsage),
+  };
+}

@@ -1,0 +1,2 @@
+export { Metrics, DURATION_BUCKETS, type MetricsOptions, type MetricsSources, type RequestObservation } from './metrics.js';
+export { metricsMiddleware, metricsRoute, routeLabel, UNMATCHED_ROUTE } from './http.js';
