@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type Koa from 'koa';
 import type { Config } from '../config/types.js';
 import { adminApi } from '../admin/api.js';
 import { AuditLog } from '../admin/audit/index.js';
@@ -24,6 +25,8 @@ export interface Serving {
   port: number;
   /** The bound address. */
   listen: string;
+  /** The assembled application (tests inspect its routers). */
+  app: Koa;
   /** Present when the server made its own CA. */
   selfSigned?: TlsMaterial;
   shutdown(): Promise<void>;
@@ -91,6 +94,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       url,
       port: running.port,
       listen: `${running.host}:${running.port}`,
+      app,
       selfSigned: tls && 'bundleFile' in tls ? tls : undefined,
       async shutdown() {
         logger.info('shutting down: finishing in-flight requests');
