@@ -110,7 +110,11 @@ async function sendArchive(ctx: Koa.Context, deps: MirrorRoutesDeps, ref: Archiv
     return;
   }
   const controller = new AbortController();
-  ctx.req.once('close', () => controller.abort());
+  // The request's own 'close' fires once its body is read; the response's
+  // 'close' before it finished is what a client going away looks like.
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  });
   const object = await deps.store.get(pkg.objectKey, range ?? undefined, controller.signal);
   if (!range || range.start === 0) deps.downloads.record(pkg.id);
   ctx.body = object.body;

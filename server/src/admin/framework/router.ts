@@ -32,7 +32,11 @@ export function buildAdminRouter(routes: readonly RouteSpec[], deps: AdminRouter
   for (const spec of routes) {
     router[spec.method](spec.path, async (ctx) => {
       const controller = new AbortController();
-      ctx.req.once('close', () => controller.abort());
+      // The request's own 'close' fires once its body is read; the response's
+      // 'close' before it finished is what a client going away looks like.
+      ctx.res.once('close', () => {
+        if (!ctx.res.writableFinished) controller.abort();
+      });
       const req: RequestInfo = {
         requestId: ctx.state.requestId,
         ip: ctx.ip,
