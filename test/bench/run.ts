@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import { writeMirrorDirectory } from '../fixtures/mirror-directory.js';
 import { runCli, startServe } from '../fixtures/tfmirror.js';
 import { writeBigProviderMirror } from './big-zip.js';
+import { benchAdmin } from './admin.js';
 import { benchLoad } from './load.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     await benchIndex(dir);
     await benchImport(dir);
     await benchLoad();
+    await benchAdmin();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
