@@ -34,7 +34,7 @@ export async function createAdminCommand(
   if (password === '') return fail(2, 'no password on stdin: pipe it in, e.g. `printf %s "$PASSWORD" | tfmirror create-admin NAME`');
   const db = openDatabase(config.database.path);
   try {
-    const user = await createUser({ users: new UserRepository(db), passwords: new PasswordHasher() }, { username, password, role: 'admin' }, Date.now());
+    const user = await createUser({ users: new UserRepository(db), passwords: new PasswordHasher({ cost: config.auth.bcryptCost }) }, { username, password, role: 'admin' }, Date.now());
     out.write(`created admin ${user.username}\n`);
     return 0;
   } catch (err) {

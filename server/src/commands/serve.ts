@@ -52,11 +52,11 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     });
 
     const audit = new AuditLog({ repo: new AuditRepository(runtime.db), logger });
-    audit.startRetention();
+    audit.startRetention(config.audit.retentionDays);
     const admin = adminApi({
       runtime,
       config,
-      auth: new AuthService(runtime.db, config.auth),
+      auth: new AuthService(runtime.db, config.auth, { passwords: { cost: config.auth.bcryptCost }, sessionTtlMs: config.auth.sessionTtl * 1000 }),
       registries: workers.registries,
       invalidate: () => mirror.invalidate(),
       audit: audit.record,

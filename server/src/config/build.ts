@@ -31,7 +31,13 @@ export function buildConfig(
       include: s.patterns('pull_through.include'),
       exclude: s.patterns('pull_through.exclude'),
     },
-    auth: { jwtSecret: s.str('auth.jwt_secret'), operatorToken: s.str('auth.operator_token') },
+    auth: {
+      jwtSecret: s.str('auth.jwt_secret'),
+      operatorToken: s.str('auth.operator_token'),
+      bcryptCost: s.num('auth.bcrypt_cost'),
+      sessionTtl: s.num('auth.session_ttl'),
+    },
+    audit: { retentionDays: s.num('audit.retention_days') },
     jobs: { concurrency: s.num('jobs.concurrency'), maxAttempts: s.num('jobs.max_attempts') },
     operator: buildOperator(s),
     limits: {

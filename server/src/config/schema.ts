@@ -95,6 +95,10 @@ export const KEYS: readonly KeySpec[] = [
 
   str('auth.jwt_secret'),
   str('auth.operator_token'),
+  int('auth.bcrypt_cost', 12, 10, 15),
+  duration('auth.session_ttl', 12 * 3600, 300, 30 * DAY),
+
+  int('audit.retention_days', 90, 1, 3650),
 
   int('jobs.concurrency', 4, 1, 64),
   int('jobs.max_attempts', 5, 1, 100),

@@ -55,6 +55,10 @@ export interface PullThroughConfig {
 export interface AuthConfig {
   jwtSecret: string;
   operatorToken: string;
+  /** bcrypt cost factor for new password hashes. */
+  bcryptCost: number;
+  /** Lifetime of a login session, seconds. */
+  sessionTtl: number;
 }
 
 export interface JobsConfig {
@@ -92,6 +96,7 @@ export interface Config {
   upstreams: Record<string, UpstreamConfig>;
   pullThrough: PullThroughConfig;
   auth: AuthConfig;
+  audit: { retentionDays: number };
   jobs: JobsConfig;
   operator: OperatorConfig;
   limits: LimitsConfig;

@@ -25,7 +25,7 @@ function sink(): { stream: Writable; text: () => string } {
 
 async function run(username: string, stdin: string | string[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-create-admin-'));
-  const config = { database: { path: path.join(dir, 'mirror.db') } } as Config;
+  const config = { database: { path: path.join(dir, 'mirror.db') }, auth: { bcryptCost: 10 } } as Config;
   const out = sink();
   const err = sink();
   const code = await createAdminCommand(username, config, Readable.from(Array.isArray(stdin) ? stdin : [stdin]), out.stream, err.stream);

@@ -15,7 +15,7 @@ async function secretConfig(): Promise<Config> {
   fs.rmSync(dir, { recursive: true, force: true });
   return {
     ...base,
-    auth: { jwtSecret: SECRETS[0]!, operatorToken: SECRETS[1]! },
+    auth: { ...base.auth, jwtSecret: SECRETS[0]!, operatorToken: SECRETS[1]! },
     operator: { ...base.operator, token: SECRETS[1]! },
     storage: {
       type: 's3',

@@ -81,7 +81,7 @@ export class AuthService {
 
   constructor(
     private readonly db: Database,
-    config: AuthConfig,
+    config: Pick<AuthConfig, 'jwtSecret' | 'operatorToken'>,
     options: AuthServiceOptions = {},
   ) {
     this.now = options.now ?? Date.now;
