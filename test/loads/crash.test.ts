@@ -15,7 +15,7 @@ test('a load killed with SIGKILL mid-download leaves nothing visible, and the ne
   // Kill once part of the archive is on disk: mid-download, not before or after.
   const staging = path.join(s.dir, 'data', 'staging');
   const stagedBytes = () => (fs.existsSync(staging) ? fs.readdirSync(staging).reduce((n, f) => n + fs.statSync(path.join(staging, f)).size, 0) : 0);
-  for (let i = 0; i < 400 && stagedBytes() < 1 << 20; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 3000 && stagedBytes() < 1 << 20; i++) await new Promise((r) => setTimeout(r, 10));
   const partial = stagedBytes();
   child.kill('SIGKILL');
   t.true(partial > 0 && partial < 64 << 20, `killed with ${partial} bytes staged`);
