@@ -7,7 +7,7 @@
  * like `server.listen` or `upstream["example.com"].url` to where they appear.
  */
 
-import { indexOrEnd, skipHeredoc, skipString } from '../hcl/skip.js';
+import { lexHcl, type HclToken } from '../hcl/lex.js';
 
 export interface Position {
   line: number;
@@ -17,7 +17,7 @@ export interface Position {
 /** Dotted path → every place it appears (more than one means a repeated block or an ambiguous key). */
 export type Locations = Map<string, Position[]>;
 
-type Token = { kind: 'ident' | 'string' | 'punct' | 'nl'; text: string; at: number };
+type Token = HclToken;
 
 /** Path segment for a block: `server`, or `upstream["registry.terraform.io"]` for a labeled one. */
 export function blockSegment(name: string, labels: readonly string[]): string {
@@ -25,7 +25,7 @@ export function blockSegment(name: string, labels: readonly string[]): string {
 }
 
 export function locateKeys(text: string): Locations {
-  const tokens = lex(text);
+  const tokens = lexHcl(text, (quoted) => quoted.slice(1, -1));
   const toPosition = positionFinder(text);
   const out: Locations = new Map();
   const record = (path: string, at: number): void => {
@@ -78,32 +78,6 @@ function skipExpression(tokens: Token[], k: number): number {
   return k;
 }
 
-function lex(text: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    const rest2 = text.slice(i, i + 2);
-    if (c === '\n') tokens.push({ kind: 'nl', text: c, at: i++ });
-    else if (c === ' ' || c === '\t' || c === '\r') i++;
-    else if (c === '#' || rest2 === '//') i = indexOrEnd(text, '\n', i);
-    else if (rest2 === '/*') i = indexOrEnd(text, '*/', i + 2) + 2;
-    else if (c === '"') {
-      const end = skipString(text, i + 1);
-      tokens.push({ kind: 'string', text: text.slice(i + 1, end - 1), at: i });
-      i = end;
-    } else if (rest2 === '<<') {
-      const end = skipHeredoc(text, i);
-      tokens.push({ kind: 'string', text: '', at: i });
-      i = end;
-    } else if (/[A-Za-z_]/.test(c)) {
-      const m = /^[A-Za-z_][\w-]*/.exec(text.slice(i))!;
-      tokens.push({ kind: 'ident', text: m[0], at: i });
-      i += m[0].length;
-    } else tokens.push({ kind: 'punct', text: c, at: i++ });
-  }
-  return tokens;
-}
 
 
 function positionFinder(text: string): (at: number) => Position {

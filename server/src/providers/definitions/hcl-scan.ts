@@ -6,7 +6,7 @@
  * list elements. It never decides validity: hcl2json already did.
  */
 
-import { indexOrEnd, skipHeredoc, skipString } from '../../hcl/skip.js';
+import { lexHcl, type HclToken } from '../../hcl/lex.js';
 import { positionFinder } from './located.js';
 import type { Position } from './types.js';
 
@@ -33,13 +33,13 @@ export interface HclSites {
   topLevel: Map<string, Position>;
 }
 
-type Token = { kind: 'ident' | 'string' | 'punct' | 'nl'; text: string; at: number };
+type Token = HclToken;
 
 const OPENERS = '([{';
 const CLOSERS = ')]}';
 
 export function scanHcl(text: string): HclSites {
-  const tokens = lex(text);
+  const tokens = lexHcl(text, decode);
   const toPos = positionFinder(text);
   const sites: HclSites = { blocks: [], topLevel: new Map() };
   let k = 0;
@@ -150,32 +150,6 @@ function skipNested(tokens: Token[], k: number): number {
   return k;
 }
 
-function lex(text: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    const two = text.slice(i, i + 2);
-    if (c === '\n') tokens.push({ kind: 'nl', text: c, at: i++ });
-    else if (c === ' ' || c === '\t' || c === '\r') i++;
-    else if (c === '#' || two === '//') i = indexOrEnd(text, '\n', i);
-    else if (two === '/*') i = indexOrEnd(text, '*/', i + 2) + 2;
-    else if (c === '"') {
-      const end = skipString(text, i + 1);
-      tokens.push({ kind: 'string', text: decode(text.slice(i, end)), at: i });
-      i = end;
-    } else if (two === '<<') {
-      const end = skipHeredoc(text, i);
-      tokens.push({ kind: 'string', text: '', at: i });
-      i = end;
-    } else if (/[A-Za-z_]/.test(c)) {
-      const m = /^[A-Za-z_][\w-]*/.exec(text.slice(i, i + 256))!;
-      tokens.push({ kind: 'ident', text: m[0], at: i });
-      i += m[0].length;
-    } else tokens.push({ kind: 'punct', text: c, at: i++ });
-  }
-  return tokens;
-}
 
 /** A quoted string's value, for matching block labels with hcl2json's keys. */
 function decode(quoted: string): string {

@@ -1,5 +1,5 @@
 /**
- * Skipping over HCL's string-like constructs in source text. Used where
+ * A tolerant HCL tokenizer and the skipping of string-like constructs. Used where
  * hcl2json's JSON has no positions and we map keys back to lines and columns
  * (configuration and provider definitions); never to decide validity.
  */
@@ -47,4 +47,38 @@ export function skipHeredoc(text: string, i: number): number {
     at = end + 1;
   }
   return text.length;
+}
+
+export type HclToken = { kind: 'ident' | 'string' | 'punct' | 'nl'; text: string; at: number };
+
+/**
+ * Splits HCL source into identifiers, strings, punctuation and newlines,
+ * dropping comments and whitespace. `decodeString` turns a quoted string
+ * (with its quotes) into the token text; heredocs become empty strings.
+ */
+export function lexHcl(text: string, decodeString: (quoted: string) => string): HclToken[] {
+  const tokens: HclToken[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    const two = text.slice(i, i + 2);
+    if (c === '\n') tokens.push({ kind: 'nl', text: c, at: i++ });
+    else if (c === ' ' || c === '\t' || c === '\r') i++;
+    else if (c === '#' || two === '//') i = indexOrEnd(text, '\n', i);
+    else if (two === '/*') i = indexOrEnd(text, '*/', i + 2) + 2;
+    else if (c === '"') {
+      const end = skipString(text, i + 1);
+      tokens.push({ kind: 'string', text: decodeString(text.slice(i, end)), at: i });
+      i = end;
+    } else if (two === '<<') {
+      const end = skipHeredoc(text, i);
+      tokens.push({ kind: 'string', text: '', at: i });
+      i = end;
+    } else if (/[A-Za-z_]/.test(c)) {
+      const m = /^[A-Za-z_][\w-]*/.exec(text.slice(i, i + 256))!;
+      tokens.push({ kind: 'ident', text: m[0], at: i });
+      i += m[0].length;
+    } else tokens.push({ kind: 'punct', text: c, at: i++ });
+  }
+  return tokens;
 }
