@@ -9,12 +9,13 @@ import { createLogger } from './log.js';
 const usage = `tfmirror: a Terraform provider mirror
 
 Usage:
-  tfmirror serve  [--config FILE]          run the mirror server (network mirror protocol)
+  tfmirror serve  [--config FILE]          run the mirror server: network mirror protocol, admin API,
+                                           /metrics, and the job workers
   tfmirror import DIR [--config FILE]      ingest a directory written by 'terraform providers mirror DIR'
   tfmirror load FILE... [--dry-run]        mirror the providers that definition files (HCL, YAML, JSON) ask for
                                            from their upstream registries, verified (sha256 + GPG)
   tfmirror create-admin --username NAME    create an admin; the password is read from stdin
-                                           (e.g. printf '%s\n' "$PASSWORD" | tfmirror create-admin --username alice)
+                                           (e.g. printf '%s\\n' "$PASSWORD" | tfmirror create-admin --username alice)
   tfmirror restore KEY|latest              restore the database from a backup in the object store
                                            (POST /admin/api/backup makes one); stop serve first
   tfmirror --help | --version
