@@ -13,7 +13,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY server ./server
-RUN mkdir -p operator/src && npm run build && npm prune --omit=dev
+COPY operator ./operator
+RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
