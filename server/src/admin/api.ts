@@ -1,10 +1,15 @@
 import type Router from '@koa/router';
 import type { Config } from '../config/types.js';
 import { JobRepository } from '../db/jobs.js';
+import { AuditRepository } from '../db/audit.js';
+import type { Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
+import { AuditLog } from './audit/index.js';
+import { auditRoutes } from './audit/routes.js';
+import { BackupService, backupRoutes } from './backup/index.js';
 import type { ProviderRegistry } from '../upstream/registry.js';
 import { authRoutes } from './auth/routes.js';
-import type { AuthService } from './auth/service.js';
+import { AuthService } from './auth/service.js';
 import { configRoutes } from './config-route.js';
 import { openApiDocument } from './framework/openapi.js';
 import { route, type RouteSpec } from './framework/route.js';
@@ -16,32 +21,40 @@ import { statsRoutes } from './stats/routes.js';
 export interface AdminApiDeps {
   runtime: Runtime;
   config: Config;
-  auth: AuthService;
   registries: { get(hostname: string): ProviderRegistry };
   /** Drops the mirror's cached documents after a write. */
   invalidate(): void;
-  audit?(entry: AuditEntry): void;
-  /** Routes of modules wired by the caller (audit, backup). */
-  extraRoutes?: RouteSpec[];
+  logger: Logger;
   version: string;
+  /** Replaces the audit sink (tests). */
+  audit?(entry: AuditEntry): void;
 }
 
 export interface AdminApi {
   router: Router;
   routes: RouteSpec[];
   document: Record<string, unknown>;
+  /** Stops background work (audit retention). */
+  close(): void;
 }
 
 /** Every admin route, the router built from them, and the OpenAPI document describing exactly those. */
 export function adminApi(deps: AdminApiDeps): AdminApi {
   const { runtime, config } = deps;
+  const auth = new AuthService(runtime.db, config.auth, {
+    passwords: { cost: config.auth.bcryptCost },
+    sessionTtlMs: config.auth.sessionTtl * 1000,
+  });
+  const audit = new AuditLog({ repo: new AuditRepository(runtime.db), logger: deps.logger });
+  audit.startRetention(config.audit.retentionDays);
   const routes: RouteSpec[] = [
-    ...authRoutes({ auth: deps.auth }),
+    ...authRoutes({ auth }),
     ...providerRoutes({ providers: runtime.providers, store: runtime.store, invalidate: deps.invalidate }),
     ...jobRoutes({ jobs: new JobRepository(runtime.db), registries: deps.registries, maxAttempts: config.jobs.maxAttempts }),
     ...statsRoutes({ providers: runtime.providers }),
     ...configRoutes({ config }),
-    ...(deps.extraRoutes ?? []),
+    ...auditRoutes({ audit }),
+    ...backupRoutes({ backups: new BackupService({ db: runtime.db, store: runtime.store }) }),
   ];
   let document: Record<string, unknown> = {};
   routes.push(
@@ -57,8 +70,8 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
   );
   document = openApiDocument(routes, { version: deps.version });
   const router = buildAdminRouter(routes, {
-    authenticate: (bearer) => deps.auth.authenticate(bearer),
-    audit: deps.audit,
+    authenticate: (bearer) => auth.authenticate(bearer),
+    audit: deps.audit ?? audit.record,
   });
-  return { router, routes, document };
+  return { router, routes, document, close: () => audit.stopRetention() };
 }

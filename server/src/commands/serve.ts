@@ -2,11 +2,6 @@ import path from 'node:path';
 import type Koa from 'koa';
 import type { Config } from '../config/types.js';
 import { adminApi } from '../admin/api.js';
-import { AuditLog } from '../admin/audit/index.js';
-import { auditRoutes } from '../admin/audit/routes.js';
-import { AuthService } from '../admin/auth/service.js';
-import { BackupService, backupRoutes } from '../admin/backup/index.js';
-import { AuditRepository } from '../db/audit.js';
 import { JobStatsRepository } from '../db/job-stats.js';
 import { Metrics, metricsMiddleware, metricsRoute } from '../metrics/index.js';
 import { createApp } from '../http/app.js';
@@ -51,16 +46,12 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       },
     });
 
-    const audit = new AuditLog({ repo: new AuditRepository(runtime.db), logger });
-    audit.startRetention(config.audit.retentionDays);
     const admin = adminApi({
       runtime,
       config,
-      auth: new AuthService(runtime.db, config.auth, { passwords: { cost: config.auth.bcryptCost }, sessionTtlMs: config.auth.sessionTtl * 1000 }),
       registries: workers.registries,
       invalidate: () => mirror.invalidate(),
-      audit: audit.record,
-      extraRoutes: [...auditRoutes({ audit }), ...backupRoutes({ backups: new BackupService({ db: runtime.db, store: runtime.store }) })],
+      logger,
       version: packageVersion(),
     });
     const jobStats = new JobStatsRepository(runtime.db);
@@ -101,7 +92,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
         await Promise.all([server.close(config.server.shutdownTimeout * 1000), workers.close()]);
         mirror.stop();
         downloads.stop();
-        audit.stopRetention();
+        admin.close();
         runtime.close();
         logger.info('stopped');
       },
