@@ -15,6 +15,8 @@ import { openApiDocument } from './framework/openapi.js';
 import { route, type RouteSpec } from './framework/route.js';
 import { buildAdminRouter, type AuditEntry } from './framework/router.js';
 import { jobRoutes } from './jobs/routes.js';
+import { ProviderSetRepository } from '../db/provider-sets.js';
+import { ProviderSetService, providerSetRoutes } from './provider-sets/index.js';
 import { providerRoutes } from './providers/routes.js';
 import { statsRoutes } from './stats/routes.js';
 
@@ -47,10 +49,21 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
   });
   const audit = new AuditLog({ repo: new AuditRepository(runtime.db), logger: deps.logger });
   audit.startRetention(config.audit.retentionDays);
+  const jobs = new JobRepository(runtime.db);
+  const sets = new ProviderSetService({
+    sets: new ProviderSetRepository(runtime.db),
+    providers: runtime.providers,
+    jobs,
+    store: runtime.store,
+    registries: deps.registries,
+    maxAttempts: config.jobs.maxAttempts,
+    invalidate: deps.invalidate,
+  });
   const routes: RouteSpec[] = [
     ...authRoutes({ auth }),
     ...providerRoutes({ providers: runtime.providers, store: runtime.store, invalidate: deps.invalidate }),
-    ...jobRoutes({ jobs: new JobRepository(runtime.db), registries: deps.registries, maxAttempts: config.jobs.maxAttempts }),
+    ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts }),
+    ...providerSetRoutes({ sets }),
     ...statsRoutes({ providers: runtime.providers }),
     ...configRoutes({ config }),
     ...auditRoutes({ audit }),

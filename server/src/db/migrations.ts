@@ -182,4 +182,37 @@ export const migrations: Migration[] = [
       CREATE INDEX audit_log_action ON audit_log (action, at);
     `,
   },
+  {
+    version: 5,
+    name: 'provider_sets',
+    // What the Kubernetes operator asks the mirror to hold, one row per custom resource.
+    // Times are INTEGER epoch milliseconds, like the job tables.
+    sql: `
+      CREATE TABLE provider_sets (
+        id          INTEGER PRIMARY KEY,
+        namespace   TEXT NOT NULL,                   -- Kubernetes namespace of the custom resource
+        name        TEXT NOT NULL,
+        uid         TEXT NOT NULL,                   -- metadata.uid: a new uid is a recreated object
+        kind        TEXT NOT NULL CHECK (kind IN ('ProviderSet', 'ProviderMirror')),
+        generation  INTEGER NOT NULL,                -- metadata.generation last planned
+        spec        TEXT NOT NULL,                   -- JSON, as sent
+        last_job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+        problems    TEXT NOT NULL DEFAULT '[]',      -- JSON array of planning problems
+        synced_at   INTEGER,                         -- last planning against the upstream
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        UNIQUE (namespace, name)
+      );
+
+      -- The desired items of the last planning: the reference counts that purging respects.
+      CREATE TABLE provider_set_items (
+        set_id   INTEGER NOT NULL REFERENCES provider_sets (id) ON DELETE CASCADE,
+        source   TEXT NOT NULL,                      -- hostname/namespace/type
+        version  TEXT NOT NULL,
+        platform TEXT NOT NULL,                      -- os_arch
+        UNIQUE (set_id, source, version, platform)
+      );
+      CREATE INDEX provider_set_items_package ON provider_set_items (source, version, platform);
+    `,
+  },
 ];

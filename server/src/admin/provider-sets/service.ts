@@ -1,0 +1,211 @@
+import type { JobItemKey, JobRepository, JobStatus } from '../../db/jobs.js';
+import type { ProviderSetName, ProviderSetRepository, ProviderSetRow } from '../../db/provider-sets.js';
+import type { ProviderRepository } from '../../db/providers.js';
+import { InvalidInput, NotFound } from '../../errors.js';
+import { planLoad } from '../../loads/plan.js';
+import { parseSourceAddress } from '../../providers/address.js';
+import { parseDefinitions } from '../../providers/definitions/index.js';
+import { versionKeyPrefix } from '../../providers/keys.js';
+import { parsePlatform } from '../../providers/platform.js';
+import type { ObjectStore } from '../../storage/store.js';
+import type { RegistryLookup } from '../jobs/service.js';
+import { definitionDocument, type SpecOf } from './definitions.js';
+import { MAX_FAILURES } from './schemas.js';
+
+export interface ProviderSetServiceDeps {
+  sets: ProviderSetRepository;
+  providers: ProviderRepository;
+  jobs: JobRepository;
+  store: ObjectStore;
+  registries: RegistryLookup;
+  /** Attempts per item before it fails (config jobs.max_attempts). */
+  maxAttempts: number;
+  /** Drops the mirror's cached documents after packages are removed. */
+  invalidate(): void;
+  /** Epoch milliseconds; injectable so tests control timestamps. */
+  now?: () => number;
+}
+
+export type ApplyRequest = ProviderSetName &
+  SpecOf & {
+    uid: string;
+    generation: number;
+    resync?: boolean;
+    signal?: AbortSignal;
+  };
+
+export interface ItemFailure extends JobItemKey {
+  message: string;
+}
+
+/** Where a set stands; times are epoch milliseconds (the presenter formats them). */
+export interface ProviderSetStatus extends ProviderSetName {
+  uid: string;
+  observedGeneration: number;
+  desired: number;
+  ready: number;
+  failed: number;
+  pending: number;
+  jobId: number | null;
+  jobStatus: JobStatus | null;
+  failures: ItemFailure[];
+  /** "source version", sorted and unique. */
+  resolvedVersions: string[];
+  problems: string[];
+  lastSyncTime: number | null;
+}
+
+export interface RemoveOutcome {
+  known: boolean;
+  packagesDeleted: number;
+  objectsDeleted: number;
+  /** Keys whose removal failed: unreferenced leftovers, harmless but worth a look. */
+  objectsFailed: string[];
+}
+
+/**
+ * The idempotent API the Kubernetes operator drives: each custom resource is
+ * planned against the upstream once per generation (or on request, to pick
+ * up new releases); its desired items are stored, and only the ones the
+ * mirror lacks go into a load job.
+ */
+export class ProviderSetService {
+  constructor(private readonly deps: ProviderSetServiceDeps) {}
+
+  async apply(req: ApplyRequest): Promise<ProviderSetStatus> {
+    const key = { namespace: req.namespace, name: req.name };
+    if (this.isPlanned(this.deps.sets.find(key), req)) return this.status(key);
+    const { text, format } = definitionDocument(req);
+    const definitions = await parseDefinitions(text, { format, file: `${req.kind} ${req.namespace}/${req.name}` });
+    const plan = await planLoad(definitions, (h) => this.deps.registries.get(h), req.signal).catch(upstreamMissAsInvalid);
+    const now = this.now();
+    this.deps.sets.transaction(() => {
+      // Another request may have stored a newer generation while this one planned.
+      if (this.isNewer(this.deps.sets.find(key), req)) return;
+      const missing = plan.items.filter((i) => !this.isHeld(i));
+      const lastJobId =
+        missing.length === 0
+          ? null
+          : this.deps.jobs.createJob(
+              {
+                kind: 'load',
+                requestedBy: `operator:${req.namespace}/${req.name}`,
+                spec: { via: 'provider-set', kind: req.kind, ...key, uid: req.uid, generation: req.generation, problems: plan.problems },
+                items: missing,
+                maxAttempts: this.deps.maxAttempts,
+              },
+              now,
+            );
+      this.deps.sets.save(
+        { ...key, uid: req.uid, kind: req.kind, generation: req.generation, spec: req.spec, lastJobId, problems: plan.problems, syncedAt: now },
+        plan.items,
+        now,
+      );
+    });
+    return this.status(key);
+  }
+
+  status(key: ProviderSetName): ProviderSetStatus {
+    const row = this.deps.sets.get(key);
+    const job = row.lastJobId === null ? undefined : this.findJob(row.lastJobId);
+    const failedItems = new Map<string, string>();
+    for (const i of job?.items ?? []) if (i.status === 'failed') failedItems.set(itemKey(i), i.error ?? 'failed');
+    const items = this.deps.sets.desiredItems(row.id);
+    const failures: ItemFailure[] = [];
+    let ready = 0;
+    for (const i of items) {
+      if (i.held) {
+        ready++;
+        continue;
+      }
+      const message = failedItems.get(itemKey(i));
+      if (message !== undefined) failures.push({ source: i.source, version: i.version, platform: i.platform, message });
+    }
+    return {
+      namespace: row.namespace,
+      name: row.name,
+      uid: row.uid,
+      observedGeneration: row.generation,
+      desired: items.length,
+      ready,
+      failed: failures.length,
+      pending: items.length - ready - failures.length,
+      jobId: job ? job.id : null,
+      jobStatus: job ? job.status : null,
+      failures: failures.slice(0, MAX_FAILURES),
+      resolvedVersions: [...new Set(items.map((i) => `${i.source} ${i.version}`))].sort(),
+      problems: row.problems,
+      lastSyncTime: row.syncedAt,
+    };
+  }
+
+  /**
+   * Forgets the set. With `purge`, the packages only this set wanted go too
+   * (rows first, then objects); anything another set also wants stays.
+   * Unknown sets are not an error: deleting twice is deleting once.
+   */
+  async remove(key: ProviderSetName, purge: boolean): Promise<RemoveOutcome> {
+    if (!purge) return { known: this.deps.sets.remove(key), packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
+    const purged = this.deps.sets.purge(key);
+    if (!purged) return { known: false, packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
+    if (purged.packages > 0) this.deps.invalidate();
+    const keys = new Set(purged.objectKeys);
+    const objectsFailed: string[] = [];
+    for (const v of purged.emptiedVersions) {
+      // The signing keys and any other file of the version live under its prefix.
+      const prefix = versionKeyPrefix(parseSourceAddress(v.source), v.version);
+      try {
+        for await (const obj of this.deps.store.list(prefix)) keys.add(obj.key);
+      } catch {
+        objectsFailed.push(`${prefix}*`);
+      }
+    }
+    let objectsDeleted = 0;
+    for (const k of keys) {
+      await this.deps.store.delete(k).then(
+        () => objectsDeleted++,
+        () => objectsFailed.push(k),
+      );
+    }
+    return { known: true, packagesDeleted: purged.packages, objectsDeleted, objectsFailed };
+  }
+
+  /** This uid's generation was already planned (or a newer one was), and no resync is asked for. */
+  private isPlanned(row: ProviderSetRow | undefined, req: ApplyRequest): boolean {
+    if (!row || row.uid !== req.uid) return false;
+    return row.generation > req.generation || (row.generation === req.generation && !req.resync);
+  }
+
+  private isNewer(row: ProviderSetRow | undefined, req: ApplyRequest): boolean {
+    return row !== undefined && row.uid === req.uid && row.generation > req.generation;
+  }
+
+  private isHeld(i: JobItemKey): boolean {
+    const p = parsePlatform(i.platform);
+    return this.deps.providers.findPackage(parseSourceAddress(i.source), i.version, p.os, p.arch) !== undefined;
+  }
+
+  /** The job may have been pruned since; the set then simply has no job to report. */
+  private findJob(id: number) {
+    try {
+      return this.deps.jobs.getJob(id);
+    } catch (err) {
+      if (err instanceof NotFound) return undefined;
+      throw err;
+    }
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+}
+
+function itemKey(i: JobItemKey): string {
+  return `${i.source} ${i.version} ${i.platform}`;
+}
+
+/** A provider (or registry) the upstream does not have is a mistake in the spec: 400, not 404. */
+function upstreamMissAsInvalid(err: unknown): never {
+  if (err instanceof NotFound) throw new InvalidInput(err.message);
+  throw err;
+}
