@@ -18,6 +18,10 @@ Usage:
                                            (e.g. printf '%s\\n' "$PASSWORD" | tfmirror create-admin --username alice)
   tfmirror restore KEY|latest              restore the database from a backup in the object store
                                            (POST /admin/api/backup makes one); stop serve first
+  tfmirror operator                        run the Kubernetes controller for ProviderSet and ProviderMirror
+                                           (in-cluster service account or KUBECONFIG; operator { server_url })
+  tfmirror apply -f FILE|DIR ...           apply ProviderSet/ProviderMirror YAML once against the server
+                                           (operator { server_url }, TFM_OPERATOR_TOKEN), without a cluster
   tfmirror --help | --version
 
 Options:
@@ -32,7 +36,7 @@ with a local CA it creates once under ./data/tls/.
 `;
 
 // Commands load their modules on demand, so `--help` and one-shot commands start fast.
-type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; username?: string }) => Promise<number>;
+type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; username?: string; file?: string[] }) => Promise<number>;
 
 const commands: Record<string, Command> = {
   async serve(_args, config) {
@@ -71,6 +75,18 @@ const commands: Record<string, Command> = {
     const { restoreCommand } = await import('./commands/restore.js');
     return restoreCommand(key, await config());
   },
+  async operator(args, config) {
+    if (args.length > 0) throw new InvalidInput('usage: tfmirror operator');
+    const cfg = await config();
+    const { operatorCommand } = await import('../../operator/src/main.js');
+    return operatorCommand(cfg, createLogger(cfg.log.level, 'stdout'));
+  },
+  async apply(args, config, flags) {
+    const paths = [...(flags.file ?? []), ...args];
+    if (paths.length === 0) throw new InvalidInput('usage: tfmirror apply -f FILE|DIR ...');
+    const { applyCommand } = await import('../../operator/src/apply.js');
+    return applyCommand(paths, await config(), process.stdout);
+  },
   async import(args, config) {
     const [dir, ...rest] = args;
     if (!dir || rest.length > 0) throw new InvalidInput('usage: tfmirror import DIR');
@@ -89,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       version: { type: 'boolean', short: 'v' },
       'dry-run': { type: 'boolean' },
       username: { type: 'string' },
+      file: { type: 'string', short: 'f', multiple: true },
     },
   });
   if (values.version) {
@@ -106,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tfmirror: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
-  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, username: values.username });
+  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, username: values.username, file: values.file });
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,100 @@
+/**
+ * The Kubernetes side of reconciliation: read a custom resource, write its
+ * /status, its finalizer and Events. A port (KubeAccess) with one adapter on
+ * @kubernetes/client-node; errors keep the client's ApiException.
+ */
+
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { API_VERSION, GROUP, VERSION } from './api/v1alpha1.js';
+import type { EventSpec, MirrorResource } from './decide.js';
+
+export type ResourceKind = MirrorResource['kind'];
+
+export const PLURALS: Record<ResourceKind, string> = { ProviderSet: 'providersets', ProviderMirror: 'providermirrors' };
+
+export interface ObjectRef {
+  kind: ResourceKind;
+  namespace: string;
+  name: string;
+}
+
+export interface KubeAccess {
+  /** undefined when the object no longer exists. */
+  get(ref: ObjectRef): Promise<MirrorResource | undefined>;
+  /** Merge patch on /status; `status` already holds nulls for removed keys. */
+  patchStatus(ref: ObjectRef, status: Record<string, unknown>): Promise<void>;
+  /** Replace metadata.finalizers, guarded by the resourceVersion it was computed from. */
+  setFinalizers(ref: ObjectRef, resourceVersion: string, finalizers: string[]): Promise<void>;
+  createEvent(object: MirrorResource, event: EventSpec, now: Date): Promise<void>;
+}
+
+export function isStatus(err: unknown, code: number): boolean {
+  return err instanceof ApiException && err.code === code;
+}
+
+export function kubeAccess(kc: KubeConfig, component = 'terraform-mirror-operator'): KubeAccess {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const crd = (ref: ObjectRef) => ({ group: GROUP, version: VERSION, plural: PLURALS[ref.kind], namespace: ref.namespace, name: ref.name });
+  return {
+    async get(ref) {
+      try {
+        return (await custom.getNamespacedCustomObject(crd(ref))) as MirrorResource;
+      } catch (err) {
+        if (isStatus(err, 404)) return undefined;
+        throw err;
+      }
+    },
+    async patchStatus(ref, status) {
+      await custom.patchNamespacedCustomObjectStatus(
+        { ...crd(ref), body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    },
+    async setFinalizers(ref, resourceVersion, finalizers) {
+      await custom.patchNamespacedCustomObject(
+        {
+          ...crd(ref),
+          body: [
+            { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
+            { op: 'add', path: '/metadata/finalizers', value: finalizers },
+          ],
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+    },
+    async createEvent(object, event, now) {
+      const name = object.metadata.name ?? '';
+      const namespace = object.metadata.namespace ?? 'default';
+      await core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${name}.` },
+          involvedObject: {
+            apiVersion: API_VERSION,
+            kind: object.kind,
+            name,
+            namespace,
+            uid: object.metadata.uid,
+            resourceVersion: object.metadata.resourceVersion,
+          },
+          type: event.type,
+          reason: event.reason,
+          message: event.message,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+          source: { component },
+          reportingComponent: component,
+        },
+      });
+    },
+  };
+}

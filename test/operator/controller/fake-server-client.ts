@@ -1,0 +1,98 @@
+/**
+ * An in-memory adapter of the operator's ServerClient port, following the
+ * admin API contract: PUT stores the spec and starts a "job", GET reports,
+ * DELETE forgets. A spec containing `invalid: true` is refused as the server
+ * refuses an invalid spec.
+ */
+
+import {
+  InvalidSpec,
+  NotFound,
+  type PutRequest,
+  type ServerClient,
+  type ServerStatus,
+  Unavailable,
+} from '../../../operator/src/server-client.js';
+
+export interface FakeServerCall {
+  method: 'PUT' | 'GET' | 'DELETE';
+  key: string;
+  body?: PutRequest;
+  purge?: boolean;
+}
+
+export class FakeServerClient implements ServerClient {
+  readonly calls: FakeServerCall[] = [];
+  readonly records = new Map<string, ServerStatus>();
+  /** What a PUT's job does: finish at once, or stay running until finish(). */
+  jobOutcome: 'succeeded' | 'running' = 'succeeded';
+  /** Fail the next N calls as an unreachable server. */
+  unavailable = 0;
+  private jobs = 0;
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async put(namespace: string, name: string, body: PutRequest): Promise<ServerStatus> {
+    const key = `${namespace}/${name}`;
+    this.calls.push({ method: 'PUT', key, body });
+    this.maybeFail();
+    const spec = body.spec as { invalid?: boolean; providers?: { versions: string[]; platforms: string[] }[]; versions?: string[]; platforms?: string[] };
+    if (spec.invalid) throw new InvalidSpec('spec.providers[0].source: not a provider address');
+    const items = spec.providers ?? [{ versions: spec.versions ?? [], platforms: spec.platforms ?? [] }];
+    const desired = items.reduce((n, p) => n + p.versions.length * p.platforms.length, 0);
+    const done = this.jobOutcome === 'succeeded';
+    this.jobs += 1;
+    const status: ServerStatus = {
+      namespace,
+      name,
+      uid: body.uid,
+      observedGeneration: body.generation,
+      desired,
+      ready: done ? desired : 0,
+      failed: 0,
+      pending: done ? 0 : desired,
+      jobId: this.jobs,
+      jobStatus: done ? 'succeeded' : 'running',
+      failures: [],
+      resolvedVersions: spec.versions ?? [],
+      problems: [],
+      lastSyncTime: done ? this.now().toISOString() : (this.records.get(key)?.lastSyncTime ?? null),
+    };
+    this.records.set(key, status);
+    return structuredClone(status);
+  }
+
+  async get(namespace: string, name: string): Promise<ServerStatus> {
+    const key = `${namespace}/${name}`;
+    this.calls.push({ method: 'GET', key });
+    this.maybeFail();
+    const status = this.records.get(key);
+    if (!status) throw new NotFound(`provider set ${key} not found`);
+    return structuredClone(status);
+  }
+
+  async delete(namespace: string, name: string, purge: boolean): Promise<void> {
+    const key = `${namespace}/${name}`;
+    this.calls.push({ method: 'DELETE', key, purge });
+    this.maybeFail();
+    this.records.delete(key);
+  }
+
+  /** Finish a running job: everything mirrored. */
+  finish(namespace: string, name: string): void {
+    const status = this.records.get(`${namespace}/${name}`);
+    if (!status) throw new Error('no such record');
+    Object.assign(status, { ready: status.desired, pending: 0, jobStatus: 'succeeded', lastSyncTime: this.now().toISOString() });
+  }
+
+  count(method: FakeServerCall['method'], key?: string): number {
+    return this.calls.filter((c) => c.method === method && (key === undefined || c.key === key)).length;
+  }
+
+  private maybeFail(): void {
+    if (this.unavailable > 0) {
+      this.unavailable -= 1;
+      throw new Unavailable('connect ECONNREFUSED 127.0.0.1:8080');
+    }
+  }
+}
