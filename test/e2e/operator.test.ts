@@ -19,8 +19,43 @@ interface Condition {
   reason: string;
 }
 
+type Obj = { metadata: { name: string; generation?: number; finalizers?: string[]; deletionTimestamp?: string }; status?: Status };
+interface Status {
+  observedGeneration?: number;
+  conditions?: (Condition & { message?: string })[];
+  ready?: number;
+  desired?: number;
+  failed?: number;
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+const condition = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+
+function startOperator(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [cliPath, 'operator'], { env });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d));
+  child.stderr.on('data', (d: Buffer) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, exited, output: () => output };
+}
+
 e2e('a ProviderSet applied to the cluster becomes Ready and terraform installs from the mirror', async (t) => {
-  const s = await loadSetup([{ namespace: 'hashicorp', type: 'null', versions: { '3.2.0': ['linux_amd64'], '3.2.1': ['linux_amd64'] } }]);
+  const s = await loadSetup([
+    { namespace: 'hashicorp', type: 'null', versions: { '3.1.0': ['linux_amd64'], '3.2.0': ['linux_amd64'], '3.2.1': ['linux_amd64'] } },
+    { namespace: 'acme', type: 'tampered', versions: { '1.0.0': ['linux_amd64'] } },
+    { namespace: 'acme', type: 'temporary', versions: { '1.0.0': ['linux_amd64'] } },
+  ]);
+  s.registry.fault({ fault: { kind: 'badSignature' }, path: /tampered/ });
   t.teardown(() => s.close());
   const kube = await FakeKubeApiserver.start({ bookmarkIntervalMs: 1000 });
   t.teardown(() => kube.close());
@@ -31,21 +66,19 @@ e2e('a ProviderSet applied to the cluster becomes Ready and terraform installs f
   // The operator runs out of cluster: a kubeconfig for the fake apiserver, the server's URL and token.
   const kubeconfig = path.join(s.dir, 'kubeconfig');
   fs.writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
-  const operator = spawn(process.execPath, [cliPath, 'operator'], {
-    env: cleanEnv({
-      ...s.env,
-      KUBECONFIG: kubeconfig,
-      POD_NAMESPACE: 'tfmirror',
-      TFM_OPERATOR_SERVER_URL: server.url.replace(/\/$/, ''),
-      TFM_OPERATOR_TOKEN: OPERATOR_TOKEN,
-      NODE_EXTRA_CA_CERTS: path.join(s.dir, 'data', 'tls', 'ca.crt'),
-    }),
+  const operatorEnv = cleanEnv({
+    ...s.env,
+    KUBECONFIG: kubeconfig,
+    POD_NAMESPACE: 'tfmirror',
+    TFM_OPERATOR_SERVER_URL: server.url.replace(/\/$/, ''),
+    TFM_OPERATOR_TOKEN: OPERATOR_TOKEN,
+    NODE_EXTRA_CA_CERTS: path.join(s.dir, 'data', 'tls', 'ca.crt'),
   });
-  let operatorOutput = '';
-  operator.stdout.on('data', (d: Buffer) => (operatorOutput += d));
-  operator.stderr.on('data', (d: Buffer) => (operatorOutput += d));
-  const operatorExited = new Promise<number | null>((resolve) => operator.on('exit', resolve));
-  t.teardown(() => void (operator.exitCode === null && operator.kill('SIGKILL')));
+  const first = startOperator(operatorEnv);
+  t.teardown(() => void (first.child.exitCode === null && first.child.kill('SIGKILL')));
+  const operator = first.child;
+  const operatorExited = first.exited;
+  const operatorOutput = () => first.output();
 
   const api = kube.kubeConfig();
   const { CustomObjectsApi } = await import('@kubernetes/client-node');
@@ -69,7 +102,7 @@ e2e('a ProviderSet applied to the cluster becomes Ready and terraform installs f
     await new Promise((r) => setTimeout(r, 200));
     status = (kube.objects('ProviderSet')[0] as { status?: typeof status } | undefined)?.status ?? {};
   }
-  t.true(ready(), `status ${JSON.stringify(status)}\n${operatorOutput.slice(-3000)}`);
+  t.true(ready(), `status ${JSON.stringify(status)}\n${operatorOutput().slice(-3000)}`);
   t.is(status.observedGeneration, 1);
   t.is(status.desired, 1);
   t.is(status.ready, 1);
@@ -81,6 +114,56 @@ e2e('a ProviderSet applied to the cluster becomes Ready and terraform installs f
   t.is(lock.version, '3.2.1');
   t.true(lock.hashes.includes(s.registry.release('hashicorp', 'null', '3.2.1').packages.get('linux_amd64')!.h1!));
 
+  const group = { group: 'tfmirror.dev', version: 'v1alpha1', plural: 'providersets' };
+  const set = (name: string) => kube.objects('ProviderSet').find((o) => (o as unknown as Obj).metadata.name === name) as unknown as Obj | undefined;
+  const create = (name: string, spec: Record<string, unknown>) =>
+    objects.createNamespacedCustomObject({ ...group, namespace: 'platform', body: { apiVersion: 'tfmirror.dev/v1alpha1', kind: 'ProviderSet', metadata: { name, namespace: 'platform' }, spec } });
+  const held = () => s.packages().map((p) => p.filename);
+
+  // Editing the spec moves generation and observedGeneration, and the new versions arrive.
+  const { PatchStrategy, setHeaderOptions } = await import('@kubernetes/client-node');
+  await objects.patchNamespacedCustomObject(
+    { ...group, namespace: 'platform', name: 'core', body: { spec: { providers: [{ source: 'hashicorp/null', versions: ['3.1.0', '~> 3.2'], platforms: ['linux_amd64'] }] } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await until('generation 2 to be observed and ready', () => set('core')?.status?.observedGeneration === 2 && condition(set('core'), 'Ready')?.status === 'True');
+  t.is(set('core')!.metadata.generation, 2);
+  t.true(held().includes('terraform-provider-null_3.1.0_linux_amd64.zip'), held().join(', '));
+
+  // A package whose signature does not verify: Degraded, with the reason in the message.
+  await create('tampered', { providers: [{ source: 'acme/tampered', versions: ['1.0.0'], platforms: ['linux_amd64'] }] });
+  const degraded = await until('Degraded', () => (condition(set('tampered'), 'Degraded')?.status === 'True' ? condition(set('tampered'), 'Degraded') : undefined));
+  t.regex(`${degraded.message} ${JSON.stringify(set('tampered')!.status)}`, /signature/);
+  t.is(condition(set('tampered'), 'Ready')?.status, 'False');
+
+  // deletionPolicy Delete: a finalizer while it lives; on delete the content goes, then the finalizer.
+  await create('temporary', { providers: [{ source: 'acme/temporary', versions: ['1.0.0'], platforms: ['linux_amd64'] }], deletionPolicy: 'Delete' });
+  await until('temporary ready', () => condition(set('temporary'), 'Ready')?.status === 'True');
+  t.deepEqual(set('temporary')!.metadata.finalizers, ['tfmirror.dev/cleanup']);
+  t.true(held().includes('terraform-provider-temporary_1.0.0_linux_amd64.zip'));
+  await objects.deleteNamespacedCustomObject({ ...group, namespace: 'platform', name: 'temporary' });
+  await until('temporary gone', () => set('temporary') === undefined);
+  t.false(held().includes('terraform-provider-temporary_1.0.0_linux_amd64.zip'), 'its content was removed');
+  t.true(held().includes('terraform-provider-null_3.2.1_linux_amd64.zip'), 'other sets keep theirs');
+
+  // The watch connection is cut: the operator notices new objects again.
+  kube.destroyWatches();
+  await create('after-cut', { providers: [{ source: 'hashicorp/null', versions: ['3.2.1'], platforms: ['linux_amd64'] }] });
+  await until('after-cut ready', () => condition(set('after-cut'), 'Ready')?.status === 'True', 60_000);
+
+  // Two operators: one leads; when it stops, the other takes over.
+  const holder = () => (kube.objects('Lease', 'tfmirror')[0] as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity;
+  const second = startOperator(operatorEnv);
+  t.teardown(() => void (second.child.exitCode === null && second.child.kill('SIGKILL')));
+  await new Promise((r) => setTimeout(r, 3000));
+  const leader = holder();
+  t.truthy(leader);
+  t.regex(leader!, new RegExp(`_${operator.pid}$`), 'the first operator still leads');
   operator.kill('SIGTERM');
-  t.is(await operatorExited, 0, operatorOutput.slice(-2000));
+  t.is(await operatorExited, 0, operatorOutput().slice(-2000));
+  await until('the second operator to lead', () => holder()?.endsWith(`_${second.child.pid}`), 30_000);
+  await create('after-failover', { providers: [{ source: 'hashicorp/null', versions: ['3.2.0'], platforms: ['linux_amd64'] }] });
+  await until('after-failover ready', () => condition(set('after-failover'), 'Ready')?.status === 'True', 30_000);
+  second.child.kill('SIGTERM');
+  t.is(await second.exited, 0);
 });
