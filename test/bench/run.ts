@@ -15,6 +15,7 @@ import { runCli, startServe } from '../fixtures/tfmirror.js';
 import { writeBigProviderMirror } from './big-zip.js';
 import { benchAdmin } from './admin.js';
 import { benchLoad } from './load.js';
+import { benchOperator } from './operator.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     await benchImport(dir);
     await benchLoad();
     await benchAdmin();
+    await benchOperator();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
