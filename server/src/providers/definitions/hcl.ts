@@ -6,6 +6,7 @@
  * Positions come from hcl-scan: block lines always, columns where found.
  */
 
+import { parseHclOffThread } from '../../hcl/parse.js';
 import type { BlockSite, HclSites } from './hcl-scan.js';
 import type { Located, LocatedEntry } from './located.js';
 import type { Problems } from './problems.js';
@@ -29,9 +30,9 @@ export function providerBlockSites(sites: HclSites): BlockSite[] {
 export async function readHcl(text: string, sites: HclSites, problems: Problems): Promise<ProviderEntry[] | undefined> {
   let doc: Record<string, unknown>;
   try {
-    // Loaded on first use: the WebAssembly parser costs half a second to load.
-    const { parse } = await import('@cdktf/hcl2json');
-    doc = (await parse(INTERNAL_NAME, text)) as Record<string, unknown>;
+    // On a worker thread: the WebAssembly parser blocks for about a second per
+    // 100 KiB, which must not stall the server's other requests.
+    doc = await parseHclOffThread(INTERNAL_NAME, text);
   } catch (err) {
     reportSyntax(err instanceof Error ? err.message : String(err), sites, problems);
     return undefined;
