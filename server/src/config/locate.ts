@@ -7,7 +7,7 @@
  * like `server.listen` or `upstream["example.com"].url` to where they appear.
  */
 
-import { lexHcl, type HclToken } from '../hcl/lex.js';
+import { lexHcl, skipHclExpression, type HclToken } from '../hcl/lex.js';
 
 export interface Position {
   line: number;
@@ -45,7 +45,7 @@ export function locateKeys(text: string): Locations {
     const next = tokens[k + 1];
     if (next?.kind === 'punct' && next.text === '=') {
       record([...stack, t.text].join('.'), t.at);
-      k = skipExpression(tokens, k + 2);
+      k = skipHclExpression(tokens, k + 2);
       continue;
     }
     let j = k + 1;
@@ -62,21 +62,6 @@ export function locateKeys(text: string): Locations {
   return out;
 }
 
-/** Index just past an attribute's value: the newline (or block-closing brace) at bracket depth 0. */
-function skipExpression(tokens: Token[], k: number): number {
-  let depth = 0;
-  for (; k < tokens.length; k++) {
-    const t = tokens[k]!;
-    if (t.kind === 'nl' && depth === 0) return k;
-    if (t.kind !== 'punct') continue;
-    if ('([{'.includes(t.text)) depth++;
-    else if (')]}'.includes(t.text)) {
-      if (depth === 0) return k; // `server { listen = "x" }`: this brace closes the block
-      depth--;
-    }
-  }
-  return k;
-}
 
 
 

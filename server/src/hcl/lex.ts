@@ -82,3 +82,22 @@ export function lexHcl(text: string, decodeString: (quoted: string) => string): 
   }
   return tokens;
 }
+
+/**
+ * Index of the token ending an attribute's value: the newline at bracket
+ * depth 0, or the brace closing a one-line block (`server { listen = "x" }`).
+ */
+export function skipHclExpression(tokens: readonly HclToken[], k: number): number {
+  let depth = 0;
+  for (; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    if (t.kind === 'nl' && depth === 0) return k;
+    if (t.kind !== 'punct') continue;
+    if ('([{'.includes(t.text)) depth++;
+    else if (')]}'.includes(t.text)) {
+      if (depth === 0) return k;
+      depth--;
+    }
+  }
+  return k;
+}

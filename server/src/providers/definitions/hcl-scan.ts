@@ -6,7 +6,7 @@
  * list elements. It never decides validity: hcl2json already did.
  */
 
-import { lexHcl, type HclToken } from '../../hcl/lex.js';
+import { lexHcl, skipHclExpression, type HclToken } from '../../hcl/lex.js';
 import { positionFinder } from './located.js';
 import type { Position } from './types.js';
 
@@ -51,7 +51,7 @@ export function scanHcl(text: string): HclSites {
     }
     if (!sites.topLevel.has(t.text)) sites.topLevel.set(t.text, toPos(t.at));
     if (tokens[k + 1]?.text === '=') {
-      k = skipExpression(tokens, k + 2);
+      k = skipHclExpression(tokens, k + 2);
       continue;
     }
     let j = k + 1;
@@ -88,7 +88,7 @@ function scanBody(tokens: Token[], k: number, block: BlockSite, toPos: (at: numb
       const site: AttributeSite = { pos: toPos(t.at), valuePos: toPos(value?.at ?? t.at), elements: [] };
       if (value?.text === '[') site.elements = listElements(tokens, k + 2).map(toPos);
       if (!block.attributes.has(t.text)) block.attributes.set(t.text, site);
-      k = skipExpression(tokens, k + 2);
+      k = skipHclExpression(tokens, k + 2);
       continue;
     }
     // A nested block: remember where its name is, skip its body.
@@ -120,21 +120,6 @@ function listElements(tokens: Token[], open: number): number[] {
   return starts;
 }
 
-/** Index of the newline (or block-closing brace) ending an attribute's value. */
-function skipExpression(tokens: Token[], k: number): number {
-  let depth = 0;
-  for (; k < tokens.length; k++) {
-    const t = tokens[k]!;
-    if (t.kind === 'nl' && depth === 0) return k;
-    if (t.kind !== 'punct') continue;
-    if (OPENERS.includes(t.text)) depth++;
-    else if (CLOSERS.includes(t.text)) {
-      if (depth === 0) return k; // `provider "x" { latest = 3 }`: this brace closes the block
-      depth--;
-    }
-  }
-  return k;
-}
 
 /** Index just past the body of a nested block whose labels start at `k`. */
 function skipNested(tokens: Token[], k: number): number {
