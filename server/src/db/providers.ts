@@ -188,7 +188,11 @@ export class ProviderRepository {
         `INSERT INTO provider_packages (version_id, os, arch, filename, size, sha256, h1, object_key)
          VALUES (@versionId, @os, @arch, @filename, @size, @sha256, @h1, @objectKey)`,
       ),
-      objectKeyInUse: db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM provider_packages WHERE object_key = ? LIMIT 1`),
+      // Package archives and the version's signed evidence both live in the object store under keys the rows name.
+      objectKeyReferenced: db.prepare<{ key: string }, { one: number }>(
+        `SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM provider_packages WHERE object_key = @key)
+            OR EXISTS (SELECT 1 FROM provider_versions WHERE shasums_key = @key OR signature_key = @key)`,
+      ),
       addDownloads: db.prepare<[number, string, number]>(
         `UPDATE provider_packages SET download_count = download_count + ?, last_download_at = ? WHERE id = ?`,
       ),
@@ -257,9 +261,18 @@ export class ProviderRepository {
     return tx.immediate();
   }
 
-  /** Whether a recorded package points at this object (so it must not be removed). */
+  /**
+   * Whether any recorded row (a package, or a version's SHA256SUMS or
+   * signature) names this object, so it must not be removed. Cleanups call it
+   * right before deleting: inside a transaction it sees that transaction's rows.
+   */
+  isObjectKeyReferenced(key: string): boolean {
+    return this.stmts.objectKeyReferenced.get({ key }) !== undefined;
+  }
+
+  /** @deprecated the old name of isObjectKeyReferenced. */
   isObjectKeyInUse(key: string): boolean {
-    return this.stmts.objectKeyInUse.get(key) !== undefined;
+    return this.isObjectKeyReferenced(key);
   }
 
   /** Adds buffered download counts in one transaction. */
