@@ -1,13 +1,9 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import type { ProviderIdentity } from '../db/providers.js';
-import { NotFound } from '../errors.js';
 import { parseRange } from '../http/range.js';
-import { isValidHostname, isValidNamespace, isValidType } from '../providers/address.js';
-import { isValidPackageFilename } from '../providers/keys.js';
-import { isValidVersion } from '../providers/version.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { DownloadCounter } from './downloads.js';
+import { parseMirrorPath } from './request-path.js';
 import type { ArchiveRef, Document, MirrorService } from './service.js';
 
 export interface MirrorRoutesDeps {
@@ -23,36 +19,19 @@ export interface MirrorRoutesDeps {
  *   /{hostname}/{namespace}/{type}/index.json
  *   /{hostname}/{namespace}/{type}/{version}.json
  *   /{hostname}/{namespace}/{type}/{archive}.zip   (the URL our {version}.json hands out)
- * Segments are validated and normalized, never joined into a path; anything
- * that does not validate is "not in this source" (404), as the protocol wants.
+ * Segments are validated and normalized by parseMirrorPath (request-path.ts),
+ * never joined into a path; anything that does not validate is a 404.
  */
 export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
   const router = new Router();
   router.get('/:hostname/:namespace/:type/:file', async (ctx) => {
-    const id = providerFromParams(ctx.params);
-    const file = ctx.params.file ?? '';
-    if (file === 'index.json') return sendDocument(ctx, await deps.mirror.index(id));
-    if (file.endsWith('.json')) {
-      const version = file.slice(0, -'.json'.length);
-      if (!isValidVersion(version)) throw new NotFound(`not a version: ${version}`);
-      return sendDocument(ctx, await deps.mirror.version(id, version));
-    }
-    if (file.endsWith('.zip') && isValidPackageFilename(file)) {
-      return sendArchive(ctx, deps, await deps.mirror.archive(id, file));
-    }
-    throw new NotFound('not found');
+    const { hostname = '', namespace = '', type = '', file = '' } = ctx.params;
+    const path = parseMirrorPath([hostname, namespace, type, file]);
+    if (path.kind === 'index') return sendDocument(ctx, await deps.mirror.index(path.provider));
+    if (path.kind === 'version') return sendDocument(ctx, await deps.mirror.version(path.provider, path.version));
+    return sendArchive(ctx, deps, await deps.mirror.archive(path.provider, path.file));
   });
   return router;
-}
-
-function providerFromParams(params: Record<string, string | undefined>): ProviderIdentity {
-  const hostname = (params.hostname ?? '').toLowerCase();
-  const namespace = (params.namespace ?? '').toLowerCase();
-  const type = (params.type ?? '').toLowerCase();
-  if (!isValidHostname(hostname) || !isValidNamespace(namespace) || !isValidType(type)) {
-    throw new NotFound('not a provider address');
-  }
-  return { hostname, namespace, type };
 }
 
 function sendDocument(ctx: Koa.Context, doc: Document): void {
