@@ -1,18 +1,21 @@
 /**
  * `tfmirror apply FILE|DIR…`: the operator's work without a cluster. Reads
  * ProviderSet/ProviderMirror manifests, PUTs each to the server, waits for
- * the jobs and prints a status table. The generation is a hash of the spec,
- * so re-applying unchanged files is a no-op on the server.
+ * the jobs and prints a status table. Without Kubernetes there is no
+ * metadata.generation, so apply makes one: the server's stored generation
+ * plus one. The server plans a generation once and ignores older ones, so a
+ * generation must only move forward (a hash of the spec would make an edit
+ * back to an earlier spec look old or already planned). Re-applying unchanged
+ * files re-plans but fetches nothing: only missing packages are queued.
  */
 
-import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Config } from '../../server/src/config/types.js';
 import { API_VERSION } from './api/v1alpha1.js';
 import { operatorToken } from './main.js';
-import { HttpServerClient, type MirrorKind, type ServerClient, type ServerStatus } from './server-client.js';
+import { HttpServerClient, type MirrorKind, NotFound, type ServerClient, type ServerStatus } from './server-client.js';
 
 export interface Output {
   write(chunk: string): unknown;
@@ -55,8 +58,8 @@ export async function applyCommand(paths: string[], config: Config, out: Output,
   for (const m of manifests) {
     try {
       const status = await client.put(m.namespace, m.name, {
-        uid: `apply:${m.namespace}/${m.name}`,
-        generation: specGeneration(m.kind, m.spec),
+        uid: applyUid(m),
+        generation: await nextGeneration(client, m),
         kind: m.kind,
         spec: m.spec,
       });
@@ -121,21 +124,19 @@ function table(manifests: Manifest[], results: Map<Manifest, ServerStatus | stri
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-/** A positive integer below 2^48 derived from the content, so unchanged files keep their generation. */
-export function specGeneration(kind: string, spec: unknown): number {
-  const digest = createHash('sha256').update(canonicalJson({ kind, spec })).digest();
-  return digest.readUIntBE(0, 6) + 1;
+function applyUid(m: Manifest): string {
+  return `apply:${m.namespace}/${m.name}`;
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+/** One above what the server holds for this manifest; 1 for a record it lacks or one a cluster created (another uid). */
+export async function nextGeneration(client: ServerClient, m: Manifest): Promise<number> {
+  try {
+    const current = await client.get(m.namespace, m.name);
+    return current.uid === applyUid(m) ? current.observedGeneration + 1 : 1;
+  } catch (err) {
+    if (err instanceof NotFound) return 1;
+    throw err;
   }
-  return JSON.stringify(value);
 }
 
 export async function readManifests(paths: string[]): Promise<Manifest[]> {

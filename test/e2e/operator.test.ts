@@ -11,7 +11,7 @@ const tf = findTerraform();
 if (!tf) console.log('# skipping end-to-end tests with terraform: the terraform CLI is not on PATH');
 const e2e = tf ? test : test.skip;
 
-const OPERATOR_TOKEN = 'operator-sidecar-token-for-e2e';
+const OPERATOR_TOKEN = 'operator-sidecar-token-for-e2e-0123456789abcdef0123456789';
 
 interface Condition {
   type: string;

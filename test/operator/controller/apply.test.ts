@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { applyCommand, specGeneration } from '../../../operator/src/apply.js';
+import { applyCommand } from '../../../operator/src/apply.js';
 import type { Config } from '../../../server/src/config/types.js';
 import { FakeServerClient } from './fake-server-client.js';
 
@@ -60,12 +60,27 @@ test('apply PUTs every custom resource of a directory, waits for the jobs and ex
   t.regex(text(), /ProviderMirror\/default\/aws\s+True\s+2\s+2\s+0/);
 });
 
-test('applying unchanged files sends the same generation, and an edit a different one', async (t) => {
-  const spec = { providers: [{ source: 'hashicorp/null', versions: ['3.2.0'], platforms: ['linux_amd64'] }] };
-  t.is(specGeneration('ProviderSet', spec), specGeneration('ProviderSet', structuredClone(spec)));
-  t.is(specGeneration('ProviderSet', { deletionPolicy: undefined, ...spec }), specGeneration('ProviderSet', spec));
-  t.not(specGeneration('ProviderSet', spec), specGeneration('ProviderSet', { ...spec, deletionPolicy: 'Delete' }));
-  t.true(Number.isSafeInteger(specGeneration('ProviderSet', spec)) && specGeneration('ProviderSet', spec) > 0);
+test('apply A, edit to B, edit back to A: every apply is planned with a generation above the last', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'set.yaml');
+  const manifest = (versions: string[]) =>
+    `apiVersion: tfmirror.dev/v1alpha1\nkind: ProviderSet\nmetadata: {name: base, namespace: platform}\nspec:\n  providers:\n    - {source: hashicorp/null, versions: ${JSON.stringify(versions)}, platforms: [linux_amd64]}\n`;
+  const client = new FakeServerClient();
+  const specA = ['3.2.0'];
+  const specB = ['3.2.0', '3.2.1'];
+  const applied: { generation: number | undefined; versions: unknown }[] = [];
+  for (const versions of [specA, specB, specA]) {
+    await writeFile(file, manifest(versions));
+    const { out, text } = capture();
+    t.is(await applyCommand([file], config, out, { client, pollIntervalMs: 5 }), 0, text());
+    const spec = client.specs.get('platform/base') as { providers: { versions: string[] }[] };
+    applied.push({ generation: client.records.get('platform/base')?.observedGeneration, versions: spec.providers[0]?.versions });
+  }
+  t.deepEqual(applied, [
+    { generation: 1, versions: specA },
+    { generation: 2, versions: specB },
+    { generation: 3, versions: specA },
+  ]);
 });
 
 test('apply exits 1 when a spec is refused and reports it in the table', async (t) => {

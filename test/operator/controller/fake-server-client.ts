@@ -2,7 +2,9 @@
  * An in-memory adapter of the operator's ServerClient port, following the
  * admin API contract: PUT stores the spec and starts a "job", GET reports,
  * DELETE forgets. A spec containing `invalid: true` is refused as the server
- * refuses an invalid spec.
+ * refuses an invalid spec. Like the server, a generation is planned once: a
+ * PUT of the same uid with an older generation, or the same one without
+ * resync, leaves the record (and its spec) as it was.
  */
 
 import {
@@ -24,6 +26,8 @@ export interface FakeServerCall {
 export class FakeServerClient implements ServerClient {
   readonly calls: FakeServerCall[] = [];
   readonly records = new Map<string, ServerStatus>();
+  /** The spec each record was last planned from. */
+  readonly specs = new Map<string, unknown>();
   /** What a PUT's job does: finish at once, or stay running until finish(). */
   jobOutcome: 'succeeded' | 'running' = 'succeeded';
   /** Fail the next N calls as an unreachable server. */
@@ -38,6 +42,10 @@ export class FakeServerClient implements ServerClient {
     this.maybeFail();
     const spec = body.spec as { invalid?: boolean; providers?: { versions: string[]; platforms: string[] }[]; versions?: string[]; platforms?: string[] };
     if (spec.invalid) throw new InvalidSpec('spec.providers[0].source: not a provider address');
+    const stored = this.records.get(key);
+    if (stored && stored.uid === body.uid && (stored.observedGeneration > body.generation || (stored.observedGeneration === body.generation && !body.resync))) {
+      return structuredClone(stored);
+    }
     const items = spec.providers ?? [{ versions: spec.versions ?? [], platforms: spec.platforms ?? [] }];
     const desired = items.reduce((n, p) => n + p.versions.length * p.platforms.length, 0);
     const done = this.jobOutcome === 'succeeded';
@@ -59,6 +67,7 @@ export class FakeServerClient implements ServerClient {
       lastSyncTime: done ? this.now().toISOString() : (this.records.get(key)?.lastSyncTime ?? null),
     };
     this.records.set(key, status);
+    this.specs.set(key, structuredClone(body.spec));
     return structuredClone(status);
   }
 
@@ -76,6 +85,7 @@ export class FakeServerClient implements ServerClient {
     this.calls.push({ method: 'DELETE', key, purge });
     this.maybeFail();
     this.records.delete(key);
+    this.specs.delete(key);
   }
 
   /** Finish a running job: everything mirrored. */
