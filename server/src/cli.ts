@@ -11,7 +11,8 @@ const usage = `tfmirror: a Terraform provider mirror
 Usage:
   tfmirror serve  [--config FILE]          run the mirror server: network mirror protocol, admin API,
                                            /metrics, and the job workers
-  tfmirror import DIR [--config FILE]      ingest a directory written by 'terraform providers mirror DIR'
+  tfmirror import DIR [--trust-unhashed]   ingest a directory written by 'terraform providers mirror DIR'
+                                           (archives its {version}.json gives no hash for need the flag)
   tfmirror load FILE... [--dry-run]        mirror the providers that definition files (HCL, YAML, JSON) ask for
                                            from their upstream registries, verified (sha256 + GPG)
   tfmirror create-admin --username NAME    create an admin; the password is read from stdin
@@ -28,6 +29,7 @@ Options:
   -c, --config FILE   HCL configuration file (also TFM_CONFIG); every key can be
                       overridden as TFM_<BLOCK>_<KEY>, e.g. TFM_SERVER_LISTEN
       --dry-run       load: print the resolved versions x platforms, download nothing
+      --trust-unhashed  import: also import archives no {version}.json gives a hash for
   -h, --help          show this help
   -v, --version       print the version
 
@@ -36,7 +38,7 @@ with a local CA it creates once under ./data/tls/.
 `;
 
 // Commands load their modules on demand, so `--help` and one-shot commands start fast.
-type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; username?: string; file?: string[] }) => Promise<number>;
+type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; trustUnhashed?: boolean; username?: string; file?: string[] }) => Promise<number>;
 
 const commands: Record<string, Command> = {
   async serve(_args, config) {
@@ -87,11 +89,11 @@ const commands: Record<string, Command> = {
     const { applyCommand } = await import('../../operator/src/apply.js');
     return applyCommand(paths, await config(), process.stdout);
   },
-  async import(args, config) {
+  async import(args, config, flags) {
     const [dir, ...rest] = args;
-    if (!dir || rest.length > 0) throw new InvalidInput('usage: tfmirror import DIR');
+    if (!dir || rest.length > 0) throw new InvalidInput('usage: tfmirror import DIR [--trust-unhashed]');
     const { importCommand } = await import('./commands/import.js');
-    return importCommand(dir, await config());
+    return importCommand(dir, await config(), { trustUnhashed: flags.trustUnhashed ?? false });
   },
 };
 
@@ -104,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
       'dry-run': { type: 'boolean' },
+      'trust-unhashed': { type: 'boolean' },
       username: { type: 'string' },
       file: { type: 'string', short: 'f', multiple: true },
     },
@@ -123,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tfmirror: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
-  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, username: values.username, file: values.file });
+  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, trustUnhashed: values['trust-unhashed'] ?? false, username: values.username, file: values.file });
 }
 
 main(process.argv.slice(2)).then(

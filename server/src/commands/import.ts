@@ -3,12 +3,17 @@ import { planImport, runImport, type ImportItem } from '../imports/mirror-direct
 import { openRuntime } from '../runtime.js';
 import { createProgress, formatBytes } from './progress.js';
 
+export interface ImportOptions {
+  /** `--trust-unhashed`: import archives no {version}.json gives a hash for. */
+  trustUnhashed?: boolean;
+}
+
 /**
- * `tfmirror import DIR`. Returns the exit code: 0 when every archive was
- * imported or already held, 1 when anything was refused.
+ * `tfmirror import DIR [--trust-unhashed]`. Returns the exit code: 0 when every
+ * archive was imported or already held, 1 when anything was refused.
  */
-export async function importCommand(dir: string, config: Config, out: NodeJS.WriteStream = process.stdout): Promise<number> {
-  const plan = planImport(dir);
+export async function importCommand(dir: string, config: Config, opts: ImportOptions = {}, out: NodeJS.WriteStream = process.stdout): Promise<number> {
+  const plan = planImport(dir, { trustUnhashed: opts.trustUnhashed ?? false });
   const runtime = await openRuntime(config);
   const progress = createProgress();
   const label = (i: ImportItem) => `${i.provider.hostname}/${i.provider.namespace}/${i.provider.type} ${i.version} ${i.platform}`;
@@ -29,6 +34,7 @@ export async function importCommand(dir: string, config: Config, out: NodeJS.Wri
       `\n${summary.imported} imported, ${summary.unchanged} already held, ${summary.refused.length} refused` +
         ` (${formatBytes(summary.bytes)} read in ${summary.seconds.toFixed(1)} s)\n`,
     );
+    if (summary.trustedUnhashed > 0) out.write(`  ${summary.trustedUnhashed} imported with no hash to check them against (--trust-unhashed)\n`);
     for (const r of summary.refused) out.write(`  refused ${r.where}: ${r.reason}\n`);
     return summary.refused.length > 0 ? 1 : 0;
   } finally {

@@ -151,6 +151,10 @@ async function readCentralDirectory(
     if (entry.isEncrypted()) {
       throw new IntegrityError(`entry ${label} is encrypted; provider packages must not be`);
     }
+    if (isSymlinkEntry(entry)) {
+      // Unpacked, a link could point Terraform's plugin loader anywhere on the host.
+      throw new IntegrityError(`entry ${label} is a symbolic link; provider packages must not contain links`);
+    }
     if (entry.compressionMethod !== METHOD_STORED && entry.compressionMethod !== METHOD_DEFLATED) {
       // Go's zip reader (and so Terraform) only knows these two as well.
       throw new IntegrityError(
@@ -180,6 +184,17 @@ async function readCentralDirectory(
     checked.push({ entry, name });
   }
   return checked;
+}
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+/**
+ * Unix mode bits live in the high half of the external attributes. Checked
+ * whatever the "made by" system says: extractors such as bsdtar honour them anyway.
+ */
+function isSymlinkEntry(entry: yauzl.Entry): boolean {
+  return ((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK;
 }
 
 /** Decodes and vets a raw entry name; anything an extractor could write outside its target is refused. */
