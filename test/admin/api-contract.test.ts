@@ -19,7 +19,8 @@ interface Ctx {
 const test = anyTest as TestFn<Ctx>;
 
 const PASSWORD = 'a long and unguessable passphrase 42';
-const OPERATOR = 'bootstrap-operator-token-for-tests';
+// auth.operator_token must carry 32 random bytes (43+ base64url characters).
+const OPERATOR = 'bootstrap-operator-token-for-tests-Qz7xW2kP9m';
 
 async function call(base: string, method: string, p: string, token?: string, body?: unknown) {
   const res = await fetch(base + p, {

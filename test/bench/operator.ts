@@ -12,7 +12,7 @@ import { FakeKubeApiserver } from '../fixtures/fake-kube-apiserver.js';
 import { loadSetup } from '../fixtures/load-setup.js';
 import { cleanEnv, cliPath, runCli, startServe } from '../fixtures/tfmirror.js';
 
-const TOKEN = 'bench-operator-token';
+const TOKEN = 'bench-operator-token-Qz7xW2kP9mLr4Tb8Nc1Hv5Jd';
 
 export async function benchOperator(): Promise<void> {
   const s = await loadSetup([{ namespace: 'hashicorp', type: 'null', versions: { '3.2.1': ['linux_amd64'] } }]);

@@ -7,17 +7,20 @@ import { loadText, removeTempDirs, tempDir } from './helpers.js';
 
 test.after.always(removeTempDirs);
 
+// auth.operator_token must carry 32 random bytes: 43 base64url characters.
+const OPERATOR_TOKEN = 'op-Zk3vQ9wL2xR7tB5nM8cJ4hF6gD1sA0pE_yU-iO3w';
+
 test('with no file and no TFM_ variables every key has its default', async (t) => {
   const cwd = tempDir();
   const config = await loadConfig({ env: { PATH: '/bin', HOME: '/root' }, cwd });
   const expected: Config = {
     dataDir: path.join(cwd, 'data'),
-    server: { listen: '127.0.0.1:8443', publicUrl: '', tlsCertFile: '', tlsKeyFile: '', tls: true, shutdownTimeout: 10 },
+    server: { listen: '127.0.0.1:8443', publicUrl: '', tlsCertFile: '', tlsKeyFile: '', tls: true, shutdownTimeout: 10, trustedProxies: [] },
     database: { path: path.join(cwd, 'data', 'tfmirror.db') },
     storage: { type: 'filesystem', path: path.join(cwd, 'data', 'storage') },
     upstreams: { 'registry.terraform.io': { url: 'https://registry.terraform.io/' } },
     pullThrough: { enabled: false, include: ['registry.terraform.io/*/*'], exclude: [] },
-    auth: { jwtSecret: '', operatorToken: '', bcryptCost: 12, sessionTtl: 43_200 },
+    auth: { jwtSecret: '', operatorToken: '', bcryptCost: 12, sessionTtl: 43_200, maxConcurrentLogins: 0 },
     audit: { retentionDays: 90 },
     jobs: { concurrency: 4, maxAttempts: 5 },
     operator: { serverUrl: 'http://127.0.0.1:8080', tokenFile: '', token: '', namespace: '' },
@@ -92,6 +95,7 @@ log { level = "debug" }
     tlsKeyFile: '',
     tls: false,
     shutdownTimeout: 60,
+    trustedProxies: [],
   });
   t.is(config.database.path, '/srv/tfm/tfmirror.db');
   t.deepEqual(config.storage, {
@@ -152,7 +156,7 @@ test('environment strings are parsed per kind: bools, numbers, durations, sizes,
       TFM_PULL_THROUGH_EXCLUDE: '',
       TFM_LIMITS_ZIP_MAX_UNCOMPRESSED_BYTES: '10MB',
       TFM_LIMITS_ZIP_MAX_ENTRIES: '42',
-      TFM_AUTH_OPERATOR_TOKEN: 'op-secret',
+      TFM_AUTH_OPERATOR_TOKEN: OPERATOR_TOKEN,
       TFM_OPERATOR_TOKEN: 'sidecar-secret',
       TFM_DATA_DIR: 'state',
     },
@@ -161,7 +165,7 @@ test('environment strings are parsed per kind: bools, numbers, durations, sizes,
   t.like(config.server, { tls: false, shutdownTimeout: 30 });
   t.deepEqual(config.pullThrough, { enabled: true, include: ['a.io/x/*', 'b.io/*/*'], exclude: [] });
   t.deepEqual(config.limits, { zipMaxUncompressedBytes: 10_000_000, zipMaxEntries: 42, zipMaxRatio: 200 });
-  t.is(config.auth.operatorToken, 'op-secret');
+  t.is(config.auth.operatorToken, OPERATOR_TOKEN);
   t.is(config.operator.token, 'sidecar-secret');
   t.is(config.dataDir, path.join(cwd, 'state'));
 });

@@ -10,7 +10,7 @@ const tf = findTerraform();
 if (!tf) console.log('# skipping end-to-end tests with terraform: the terraform CLI is not on PATH');
 const e2e = tf ? test : test.skip;
 
-const OPERATOR = 'ci-pipeline-operator-token';
+const OPERATOR = 'ci-pipeline-operator-token-Qz7xW2kP9mLr4Tb8N';
 
 e2e('providers loaded through the admin API install with terraform', async (t) => {
   const s = await loadSetup([{ namespace: 'hashicorp', type: 'random', versions: { '3.5.0': ['linux_amd64'], '3.6.0': ['linux_amd64'] } }]);

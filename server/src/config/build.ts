@@ -7,8 +7,10 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
+import { parseCidr } from './cidr.js';
 import type { Problems, Setting } from './problems.js';
 import { DEFAULT_UPSTREAMS } from './schema.js';
+import { secretStrengthProblem } from './token-strength.js';
 import type { Config, LogConfig, OperatorConfig, ServerConfig, StorageConfig, UpstreamConfig } from './types.js';
 
 export function buildConfig(
@@ -33,9 +35,10 @@ export function buildConfig(
     },
     auth: {
       jwtSecret: s.str('auth.jwt_secret'),
-      operatorToken: s.str('auth.operator_token'),
+      operatorToken: s.secret('auth.operator_token'),
       bcryptCost: s.num('auth.bcrypt_cost'),
       sessionTtl: s.num('auth.session_ttl'),
+      maxConcurrentLogins: s.num('auth.max_concurrent_logins'),
     },
     audit: { retentionDays: s.num('audit.retention_days') },
     jobs: { concurrency: s.num('jobs.concurrency'), maxAttempts: s.num('jobs.max_attempts') },
@@ -75,6 +78,22 @@ class Reader {
   path(key: string): string {
     const { value, origin } = this.get(key);
     return value === '' ? '' : path.resolve(origin.dir, value as string);
+  }
+  /** A bearer secret: "" (unset) or strong enough to stand in for 32 random bytes. */
+  secret(key: string): string {
+    const value = this.str(key);
+    const problem = value === '' ? undefined : secretStrengthProblem(value);
+    if (problem) this.fail(key, problem);
+    return value;
+  }
+  /** A list of CIDRs (or bare addresses), each checked. */
+  cidrs(key: string): string[] {
+    const list = (this.get(key).value as string[]).map((c) => c.trim());
+    for (const c of list) {
+      const r = parseCidr(c);
+      if ('error' in r) this.fail(key, r.error);
+    }
+    return list;
   }
   fail(key: string, message: string): void {
     this.problems.at(this.get(key).origin, key, message);
@@ -123,6 +142,7 @@ function buildServer(s: Reader): ServerConfig {
     tlsKeyFile,
     tls,
     shutdownTimeout: s.num('server.shutdown_timeout'),
+    trustedProxies: s.cidrs('server.trusted_proxies'),
   };
 }
 

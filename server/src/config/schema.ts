@@ -71,6 +71,8 @@ export const KEYS: readonly KeySpec[] = [
   file('server.tls_key_file'),
   bool('server.tls', true),
   duration('server.shutdown_timeout', 10, 0, 3600),
+  // CIDRs of reverse proxies whose X-Forwarded-* headers are believed; empty: none, whatever tls says.
+  list('server.trusted_proxies', []),
 
   // "" means <data_dir>/tfmirror.db; derived in build.ts once data_dir is known.
   file('database.path'),
@@ -97,6 +99,8 @@ export const KEYS: readonly KeySpec[] = [
   str('auth.operator_token'),
   int('auth.bcrypt_cost', 12, 10, 15),
   duration('auth.session_ttl', 12 * 3600, 300, 30 * DAY),
+  // Password verifications running at once (bcrypt is CPU-bound); 0: twice the CPU cores.
+  int('auth.max_concurrent_logins', 0, 0, 1024),
 
   int('audit.retention_days', 90, 1, 3650),
 

@@ -15,6 +15,8 @@ export interface ServerConfig {
   tls: boolean;
   /** Seconds to let in-flight requests finish on shutdown before connections are cut. */
   shutdownTimeout: number;
+  /** CIDRs of reverse proxies allowed to set X-Forwarded-For/-Proto/-Host; empty: nobody. */
+  trustedProxies: string[];
 }
 
 export interface FilesystemStorageConfig {
@@ -59,6 +61,8 @@ export interface AuthConfig {
   bcryptCost: number;
   /** Lifetime of a login session, seconds. */
   sessionTtl: number;
+  /** Password verifications allowed at once; more are refused with 429. 0: twice the CPU cores. */
+  maxConcurrentLogins: number;
 }
 
 export interface JobsConfig {

@@ -35,7 +35,7 @@ export interface Setup {
 export async function setup(config: Partial<AuthConfig> = {}, options: AuthServiceOptions = {}): Promise<Setup> {
   const db = openDatabase(':memory:');
   const clock = manualClock();
-  const full: AuthConfig = { jwtSecret: '', operatorToken: '', bcryptCost: 12, sessionTtl: 43_200, ...config };
+  const full: AuthConfig = { jwtSecret: '', operatorToken: '', bcryptCost: 12, sessionTtl: 43_200, maxConcurrentLogins: 0, ...config };
   const auth = new AuthService(db, full, { now: clock.now, passwords: TEST_PASSWORDS, ...options });
   const secret = resolveJwtSecret(full, new SettingsRepository(db));
   const addUser = async (username: string, role: Role = 'admin', password = PASSWORD) =>
