@@ -68,21 +68,22 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
   // thread), so the copy into the store runs beside it. Nothing is visible
   // until the row is recorded; if a check fails the object is removed again.
   const objectKey = contentKey(c, sha256);
+  const ours: StoredCopy = { key: objectKey, file: c.file, size, sha256 };
   const inspected = await alongside(
     (s) => inspectZip(c.file, zipLimits(deps.limits), s),
     (s) => putVerified(deps, objectKey, c.file, size, sha256, s),
-    () => discardUnreferenced(deps, objectKey),
+    () => discardUnreferenced(deps, ours),
     signal,
   );
   const h1s = c.expected.h1 ?? [];
   // Terraform hashes a zip over all its entries but an unpacked package without
   // directory entries; sources may list either, so either vouches for the bytes.
   if (h1s.length > 0 && !h1s.includes(inspected.h1) && !h1s.includes(inspected.h1Unpacked)) {
-    await discardUnreferenced(deps, objectKey);
+    await discardUnreferenced(deps, ours);
     throw new IntegrityError(`h1 checksum mismatch for ${c.filename}: expected ${h1s.join(' or ')}, archive hashes to ${inspected.h1}`);
   }
 
-  const outcome = await recordOrDiscard(deps, objectKey, {
+  const outcome = await recordOrDiscard(deps, ours, {
     provider: c.provider,
     version: c.version,
     origin: c.origin,
@@ -96,22 +97,52 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
     objectKey,
     evidence: c.evidence,
   });
+  await ensureStored(deps, ours, signal);
   return { outcome, sha256, h1: inspected.h1, size, objectKey };
 }
 
+/** An object this ingest stored, and the verified local bytes it came from. */
+interface StoredCopy {
+  key: string;
+  file: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * The row is committed; make sure its object is still there. An aborted ingest
+ * of the same bytes (same key) or the orphan sweep may have checked the rows
+ * just before ours committed and deleted the object just after: put it back.
+ */
+async function ensureStored(deps: IngestDeps, ours: StoredCopy, signal?: AbortSignal): Promise<void> {
+  if (await deps.store.head(ours.key)) return;
+  await putVerified(deps, ours.key, ours.file, ours.size, ours.sha256, signal);
+}
+
 /** Records the package; if another writer won the race with other bytes, our object is removed again. */
-async function recordOrDiscard(deps: IngestDeps, objectKey: string, p: Parameters<ProviderRepository['recordPackage']>[0]) {
+async function recordOrDiscard(deps: IngestDeps, ours: StoredCopy, p: Parameters<ProviderRepository['recordPackage']>[0]) {
   try {
     return deps.providers.recordPackage(p);
   } catch (err) {
-    if (err instanceof Conflict) await discardUnreferenced(deps, objectKey);
+    if (err instanceof Conflict) await discardUnreferenced(deps, ours);
     throw err;
   }
 }
 
-/** Removes an object this ingest stored, unless another writer has since recorded the same bytes under it. */
-async function discardUnreferenced(deps: IngestDeps, objectKey: string): Promise<void> {
-  if (!deps.providers.isObjectKeyInUse(objectKey)) await deps.store.delete(objectKey).catch(() => undefined);
+/**
+ * Removes an object this ingest stored, unless a row references its key: a
+ * concurrent ingest of the same package (same bytes, so the same key) may have
+ * published it. The check is one statement, so it sees every committed row;
+ * but that ingest may commit between our check and our delete, so the rows
+ * are asked again afterwards and, if one appeared, our verified bytes are put
+ * back. (That ingest also re-checks its object after committing, which covers
+ * a commit after our second look.)
+ */
+async function discardUnreferenced(deps: IngestDeps, ours: StoredCopy): Promise<void> {
+  if (deps.providers.isObjectKeyInUse(ours.key)) return;
+  await deps.store.delete(ours.key).catch(() => undefined);
+  if (!deps.providers.isObjectKeyInUse(ours.key)) return;
+  await putVerified(deps, ours.key, ours.file, ours.size, ours.sha256).catch(() => undefined);
 }
 
 /**
@@ -156,7 +187,8 @@ async function putVerified(deps: IngestDeps, key: string, file: string, size: nu
   await deps.store.put(key, source.pipe(tee), { size, contentType: 'application/zip', signal });
   const streamed = hash.digest('hex');
   if (streamed !== sha256) {
-    await discardUnreferenced(deps, key);
+    // What was stored is not the verified bytes: remove it unless a row (another ingest) vouches for that key.
+    if (!deps.providers.isObjectKeyInUse(key)) await deps.store.delete(key).catch(() => undefined);
     throw new IntegrityError(`${file} changed while it was being stored (sha256 ${streamed}, expected ${sha256})`);
   }
 }
