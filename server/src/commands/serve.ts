@@ -68,7 +68,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       mirror,
       downloads,
       presignTtl,
-      proxy: !config.server.tls,
+      trustedProxies: config.server.trustedProxies,
       routers: [metricsRoute(metrics), admin.router],
       middleware: [metricsMiddleware(metrics)],
     });

@@ -7,6 +7,7 @@ import { mirrorRoutes } from '../mirror/routes.js';
 import type { MirrorService } from '../mirror/service.js';
 import type { ObjectStore } from '../storage/store.js';
 import { healthRoutes } from './health.js';
+import { forwardedHeaders, TrustedProxies } from './forwarded.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 
@@ -17,8 +18,8 @@ export interface AppDeps {
   mirror: MirrorService;
   downloads: DownloadCounter;
   presignTtl: number;
-  /** Trust X-Forwarded-* (behind an ingress). */
-  proxy?: boolean;
+  /** CIDRs of the reverse proxies whose X-Forwarded-* headers are believed (server.trusted_proxies); default none. */
+  trustedProxies?: readonly string[];
   /** Routers mounted before the mirror's catch-all provider routes (admin API, metrics). */
   routers?: Router[];
   /** Middleware run right after the request context (metrics timing). */
@@ -27,9 +28,11 @@ export interface AppDeps {
 
 /** Assembles the Koa application: context, errors, then routes; nothing listens here. */
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: deps.proxy ?? false });
+  // Koa believes X-Forwarded-* app-wide; forwardedHeaders decides per request, from the TCP peer, what is left of them.
+  const app = new Koa({ proxy: true });
   // Errors are answered by errorHandler; Koa's default handler would print stacks.
   app.silent = true;
+  app.use(forwardedHeaders(new TrustedProxies(deps.trustedProxies ?? [])));
   app.use(requestContext(deps.logger));
   for (const m of deps.middleware ?? []) app.use(m);
   app.use(errorHandler());
