@@ -224,3 +224,15 @@ test('a job is started by its first claim and finished by its last item', (t) =>
   t.like(repo.getJob(id), { status: 'succeeded', startedAt: T0 + 10, finishedAt: T0 + 30 });
   t.is(repo.countActive(id), 0);
 });
+
+test('recoverLeasesOfDeadOwners hands back only the dead owners’ items, counting the attempt', (t) => {
+  const { repo } = memoryRepository();
+  const id = repo.createJob(loadJob(items(3), 1), T0);
+  repo.claim('dead', LEASE, T0, 2);
+  repo.claim('alive', LEASE, T0, 1);
+  t.is(repo.recoverLeasesOfDeadOwners((owner) => owner === 'dead', T0 + 1), 2);
+  const job = repo.getJob(id);
+  // One attempt allowed and spent by the crash: the items fail rather than loop.
+  t.deepEqual(job.items.map((i) => [i.status, i.leaseOwner]), [['failed', null], ['failed', null], ['running', 'alive']]);
+  t.regex(job.items[0]!.error ?? '', /died/);
+});

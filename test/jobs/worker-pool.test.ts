@@ -217,3 +217,43 @@ test('on start the pool picks up items a crashed worker left running', async (t)
   await p.stop();
   t.deepEqual(repo.getJob(jobId).items.map((i) => [i.status, i.attempts]), [['succeeded', 2], ['succeeded', 2]]);
 });
+
+/** The pid of a process that has exited: what a kill -9 leaves in the lease owner. */
+async function deadPid(): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+test('on start the pool at once picks up items a killed process of this host left running, before their lease expires', async (t) => {
+  const { repo } = memoryRepository();
+  const clock = manualClock();
+  const jobId = repo.createJob(loadJob(items(3)), clock.now());
+  const os = await import('node:os');
+  const killed = `${os.hostname()}:${await deadPid()}:0badc0de`;
+  const otherHost = `elsewhere.example:${process.pid}:0badc0de`;
+  repo.claim(killed, 30_000, clock.now(), 2);
+  repo.claim(otherHost, 30_000, clock.now(), 1);
+  const p = pool({ repo, clock: clock.now, handler: async () => 'succeeded', owner: `${os.hostname()}:${process.pid}:00000001` });
+  p.start();
+  await until(() => repo.getJob(jobId).progress.succeeded === 2);
+  await p.stop();
+  const byOwner = repo.getJob(jobId).items.map((i) => [i.status, i.leaseOwner]);
+  t.deepEqual(byOwner, [['succeeded', null], ['succeeded', null], ['running', otherHost]], 'another host’s lease is left to expire');
+});
+
+const ownerCases: { name: string; owner: (host: string, dead: number) => string; dead: boolean }[] = [
+  { name: 'a pid of this host that no longer runs', owner: (h, dead) => `${h}:${dead}:abcd1234`, dead: true },
+  { name: 'our own pid under another random part (a restarted container)', owner: (h) => `${h}:${process.pid}:abcd1234`, dead: true },
+  { name: 'a running pid of this host', owner: (h) => `${h}:${process.ppid}:abcd1234`, dead: false },
+  { name: 'another host', owner: (_h, dead) => `other-host:${dead}:abcd1234`, dead: false },
+  { name: 'a name of another shape', owner: () => 'test-worker', dead: false },
+];
+for (const c of ownerCases) {
+  test(`ownerIsDead: ${c.name} → ${c.dead}`, async (t) => {
+    const os = await import('node:os');
+    const { ownerIsDead } = await import('../../server/src/jobs/worker-pool.js');
+    t.is(ownerIsDead(c.owner(os.hostname(), await deadPid()), `${os.hostname()}:${process.pid}:00000001`), c.dead);
+  });
+}

@@ -111,6 +111,7 @@ type SummaryRow = Omit<JobSummary, 'progress'> & JobProgress;
 type JobRow = SummaryRow & { spec: string };
 
 const LEASE_EXPIRED = 'the worker holding this item stopped renewing its lease (crashed or stalled)';
+const OWNER_DIED = 'the process working on this item died (killed or crashed) before it finished';
 
 /**
  * The job queue. Every item transition and the job status it implies are
@@ -173,6 +174,18 @@ export class JobRepository {
                 finished_at = CASE WHEN attempts >= max_attempts THEN @now ELSE NULL END,
                 next_attempt_at = @now, error = @error, lease_owner = NULL, lease_expires_at = NULL
           WHERE status = 'running' AND lease_expires_at <= @now
+          RETURNING job_id AS jobId`,
+      ),
+      runningOwners: db.prepare<[], { owner: string }>(
+        `SELECT DISTINCT lease_owner AS owner FROM job_items WHERE status = 'running' AND lease_owner IS NOT NULL`,
+      ),
+      // Same rule as an expired lease: a crash counts as an attempt, so an item that kills its worker fails in the end.
+      recoverOwner: db.prepare<{ owner: string; now: number; error: string }, { jobId: number }>(
+        `UPDATE job_items
+            SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+                finished_at = CASE WHEN attempts >= max_attempts THEN @now ELSE NULL END,
+                next_attempt_at = @now, error = @error, lease_owner = NULL, lease_expires_at = NULL
+          WHERE status = 'running' AND lease_owner = @owner
           RETURNING job_id AS jobId`,
       ),
       // A graceful stop interrupted the attempt; it was not the item's fault, so it is refunded.
@@ -285,6 +298,21 @@ export class JobRepository {
    */
   recoverExpiredLeases(now: number): number {
     return this.db.transaction(() => this.recoverExpired(now)).immediate();
+  }
+
+  /**
+   * Items held by owners the caller knows to be dead (a process of this host
+   * that no longer runs) go back to the queue at once instead of when their
+   * lease runs out: a restart after a crash resumes without waiting a lease.
+   */
+  recoverLeasesOfDeadOwners(isDead: (owner: string) => boolean, now: number): number {
+    const dead = this.stmts.runningOwners.all().map((r) => r.owner).filter((owner) => isDead(owner));
+    if (dead.length === 0) return 0;
+    return this.db.transaction(() => {
+      const rows = dead.flatMap((owner) => this.stmts.recoverOwner.all({ owner, now, error: OWNER_DIED }));
+      this.refreshJobs(rows, now);
+      return rows.length;
+    }).immediate();
   }
 
   /** Returns every item `owner` holds to pending, refunding the interrupted attempt. */

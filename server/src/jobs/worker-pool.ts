@@ -52,6 +52,34 @@ export function defaultOwner(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * Whether an owner name (see defaultOwner) belongs to a process of this host
+ * that is gone: a pid that no longer runs, or our own pid under another
+ * random part (a container restarted as pid 1 again). Owners of other hosts,
+ * or names of another shape, are never judged: their leases expire instead.
+ */
+export function ownerIsDead(owner: string, self: string, host = os.hostname(), isRunning: (pid: number) => boolean = pidRuns): boolean {
+  if (owner === self || liveOwners.has(owner)) return false;
+  const m = /^(.*):(\d+):([0-9a-f]+)$/.exec(owner);
+  if (!m || m[1] !== host) return false;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return true;
+  return !isRunning(pid);
+}
+
+/** Owners of pools started in this process: the same pid, but alive. */
+const liveOwners = new Set<string>();
+
+function pidRuns(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true; // not ours to judge
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // runs, under another user
+  }
+}
+
 interface Attempt {
   item: JobItem;
   controller: AbortController;
@@ -105,7 +133,9 @@ export class WorkerPool {
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
+    liveOwners.add(this.owner);
     this.guard(() => this.repo.recoverExpiredLeases(this.clock()));
+    this.guard(() => this.repo.recoverLeasesOfDeadOwners((owner) => ownerIsDead(owner, this.owner), this.clock()));
     this.loopDone = this.loop();
   }
 
@@ -139,6 +169,7 @@ export class WorkerPool {
     await this.loopDone;
     const released = this.guard(() => this.repo.releaseLeasesOf(this.owner, this.clock())) ?? 0;
     this.state = 'idle';
+    liveOwners.delete(this.owner);
     for (const w of this.idleWaiters.splice(0)) w.resolve(false);
     return released;
   }
