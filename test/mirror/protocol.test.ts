@@ -21,13 +21,13 @@ test('index.json lists the held versions as application/json', async (t) => {
   t.deepEqual(JSON.parse(res.body.toString()), { versions: { '3.1.0': {}, '3.2.0': {} } });
 });
 
-test('{version}.json lists each platform with a relative url and the h1 and zh hashes', async (t) => {
+test('{version}.json lists each platform with a relative url carrying the version and the h1 and zh hashes', async (t) => {
   const res = await get(t, '/registry.terraform.io/hashicorp/null/3.2.0.json');
   t.is(res.status, 200);
   const doc = JSON.parse(res.body.toString()) as { archives: Record<string, { url: string; hashes: string[] }> };
   t.deepEqual(Object.keys(doc.archives).sort(), ['darwin_arm64', 'linux_amd64']);
   const a = t.context.m.archives.find((x) => x.version === '3.2.0' && x.platform === 'linux_amd64')!;
-  t.deepEqual(doc.archives.linux_amd64, { url: a.filename, hashes: [a.h1, `zh:${a.sha256}`] });
+  t.deepEqual(doc.archives.linux_amd64, { url: `3.2.0/${a.filename}`, hashes: [a.h1, `zh:${a.sha256}`] });
 });
 
 test('matching of hostname, namespace and type is case-insensitive', async (t) => {

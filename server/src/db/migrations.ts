@@ -215,4 +215,105 @@ export const migrations: Migration[] = [
       CREATE INDEX provider_set_items_package ON provider_set_items (source, version, platform);
     `,
   },
+  {
+    version: 6,
+    name: 'package_holders',
+    // Who brought or holds each package, so a purge removes only what nothing else holds;
+    // provider sets keyed by kind too (a ProviderSet and a ProviderMirror may share a name).
+    sql: `
+      -- SQLite cannot drop a UNIQUE constraint: rebuild both tables, items first so no
+      -- foreign key ever points at a dropped table (RENAME rewrites the references).
+      CREATE TABLE provider_sets_v6 (
+        id          INTEGER PRIMARY KEY,
+        namespace   TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        uid         TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('ProviderSet', 'ProviderMirror')),
+        generation  INTEGER NOT NULL,
+        spec        TEXT NOT NULL,
+        last_job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+        problems    TEXT NOT NULL DEFAULT '[]',
+        synced_at   INTEGER,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        UNIQUE (kind, namespace, name)
+      );
+      INSERT INTO provider_sets_v6 (id, namespace, name, uid, kind, generation, spec, last_job_id, problems, synced_at, created_at, updated_at)
+        SELECT id, namespace, name, uid, kind, generation, spec, last_job_id, problems, synced_at, created_at, updated_at FROM provider_sets;
+      CREATE TABLE provider_set_items_v6 (
+        set_id   INTEGER NOT NULL REFERENCES provider_sets_v6 (id) ON DELETE CASCADE,
+        source   TEXT NOT NULL,
+        version  TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        UNIQUE (set_id, source, version, platform)
+      );
+      INSERT INTO provider_set_items_v6 (set_id, source, version, platform) SELECT set_id, source, version, platform FROM provider_set_items;
+      DROP TABLE provider_set_items;
+      DROP TABLE provider_sets;
+      ALTER TABLE provider_sets_v6 RENAME TO provider_sets;
+      ALTER TABLE provider_set_items_v6 RENAME TO provider_set_items;
+      CREATE INDEX provider_set_items_package ON provider_set_items (source, version, platform);
+
+      -- Whose job it is: "loaded" (admin API, tfmirror load) or "set:{kind}/{namespace}/{name}".
+      ALTER TABLE jobs ADD COLUMN holder TEXT NOT NULL DEFAULT 'loaded';
+      UPDATE jobs SET holder = 'set:' || json_extract(spec, '$.kind') || '/' || json_extract(spec, '$.namespace') || '/' || json_extract(spec, '$.name')
+        WHERE json_valid(spec) AND json_extract(spec, '$.via') = 'provider-set' AND json_extract(spec, '$.kind') IS NOT NULL
+          AND json_extract(spec, '$.namespace') IS NOT NULL AND json_extract(spec, '$.name') IS NOT NULL;
+
+      -- Non-set holders use '' for the set columns, so the UNIQUE key sees them as equal.
+      CREATE TABLE package_holders (
+        package_id    INTEGER NOT NULL REFERENCES provider_packages (id) ON DELETE CASCADE,
+        holder_kind   TEXT NOT NULL CHECK (holder_kind IN ('imported', 'loaded', 'pulled', 'set')),
+        set_kind      TEXT NOT NULL DEFAULT '',
+        set_namespace TEXT NOT NULL DEFAULT '',
+        set_name      TEXT NOT NULL DEFAULT '',
+        created_at    TEXT NOT NULL DEFAULT ${now},
+        UNIQUE (package_id, holder_kind, set_kind, set_namespace, set_name),
+        CHECK ((holder_kind = 'set') = (set_kind <> ''))
+      );
+      CREATE INDEX package_holders_set ON package_holders (set_kind, set_namespace, set_name, package_id);
+
+      -- Backfill. Sets hold what they desire and the mirror has.
+      INSERT OR IGNORE INTO package_holders (package_id, holder_kind, set_kind, set_namespace, set_name)
+        SELECT pk.id, 'set', s.kind, s.namespace, s.name
+          FROM provider_set_items i JOIN provider_sets s ON s.id = i.set_id
+          JOIN providers p ON p.hostname || '/' || p.namespace || '/' || p.type = i.source
+          JOIN provider_versions pv ON pv.provider_id = p.id AND pv.version = i.version
+          JOIN provider_packages pk ON pk.version_id = pv.id AND pk.os || '_' || pk.arch = i.platform;
+      -- The version's origin holds it too, except a "loaded" one that only sets' jobs ever
+      -- loaded (sets' loads were recorded as "loaded" before holders existed).
+      INSERT OR IGNORE INTO package_holders (package_id, holder_kind)
+        SELECT pk.id, pv.origin
+          FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id JOIN providers p ON p.id = pv.provider_id
+         WHERE pv.origin <> 'loaded'
+            OR NOT EXISTS (SELECT 1 FROM package_holders h WHERE h.package_id = pk.id AND h.holder_kind = 'set')
+            OR EXISTS (SELECT 1 FROM job_items ji JOIN jobs j ON j.id = ji.job_id
+                        WHERE j.holder = 'loaded' AND ji.status IN ('succeeded', 'skipped')
+                          AND ji.source = p.hostname || '/' || p.namespace || '/' || p.type
+                          AND ji.version = pv.version AND ji.platform = pk.os || '_' || pk.arch);
+
+      -- Cleanups ask whether any row names an object key.
+      CREATE INDEX provider_versions_shasums_key ON provider_versions (shasums_key);
+      CREATE INDEX provider_versions_signature_key ON provider_versions (signature_key);
+    `,
+  },
+  {
+    version: 7,
+    name: 'auth_hardening',
+    sql: `
+      -- Refused sign-ins are counted into one audit row per (username, address, window)
+      -- instead of one row each: aggregate_key names the bucket, count how many, last_at the latest.
+      ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE audit_log ADD COLUMN last_at INTEGER;
+      ALTER TABLE audit_log ADD COLUMN aggregate_key TEXT;
+      CREATE UNIQUE INDEX audit_log_aggregate ON audit_log (aggregate_key) WHERE aggregate_key IS NOT NULL;
+
+      -- The login throttle counts failures per (username, address) first.
+      CREATE INDEX login_failures_pair ON login_failures (username, ip, at);
+
+      -- When the password last changed (sessions from before a change are revoked with it).
+      ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
+      CREATE INDEX api_tokens_created_by ON api_tokens (created_by);
+    `,
+  },
 ];

@@ -1,5 +1,6 @@
 import type { Database } from './database.js';
 import { Conflict, NotFound } from '../errors.js';
+import { PackageHolderStatements, type PackageHolder } from './package-holders.js';
 
 export type ProviderStatus = 'active' | 'deprecated' | 'blocked';
 export type VersionOrigin = 'loaded' | 'pulled' | 'imported';
@@ -41,6 +42,8 @@ export interface NewPackage {
   objectKey: string;
   /** The upstream's signed evidence for the version, stored next to its packages. */
   evidence?: VersionEvidence;
+  /** Who brings it; defaults to the origin (a set's load names the set). */
+  holder?: PackageHolder;
 }
 
 export interface VersionEvidence {
@@ -91,10 +94,13 @@ export interface PackageDetailRow extends PackageRow {
   lastDownloadAt: string | null;
 }
 
-/** A deleted provider and every object key its rows named (to remove from storage afterwards). */
+/** A deleted provider and the object keys to remove from storage afterwards. */
 export interface DeletedProvider {
   provider: ProviderRow;
+  /** Keys its rows named that no remaining row names, checked in the deleting transaction. */
   objectKeys: string[];
+  /** Versions whose other files (signing keys) may go too: no load of them is pending or running. */
+  releasedVersions: string[];
 }
 
 export interface StorageTotals extends ProviderUsage {
@@ -149,9 +155,11 @@ type FilterParams = Record<'hostname' | 'namespace' | 'type' | 'q' | 'status', s
 export class ProviderRepository {
   private readonly stmts;
   private readonly admin: AdminStatements;
+  private readonly holders: PackageHolderStatements;
 
   constructor(private readonly db: Database) {
     this.admin = prepareAdminStatements(db);
+    this.holders = new PackageHolderStatements(db);
     this.stmts = {
       findProvider: db.prepare<[string, string, string], ProviderRow>(
         `SELECT id, hostname, namespace, type, status FROM providers WHERE hostname = ? AND namespace = ? AND type = ?`,
@@ -180,9 +188,14 @@ export class ProviderRepository {
         `SELECT ${packageColumns} FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id
           WHERE pk.version_id = ? AND pk.os = ? AND pk.arch = ?`,
       ),
-      packageByFilename: db.prepare<[number, string], PackageRow>(
+      // Filenames are unique per version only: hand-made mirrors reuse one name across versions.
+      packageByVersionFilename: db.prepare<[number, string, string], PackageRow>(
         `SELECT ${packageColumns} FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id
-          WHERE pv.provider_id = ? AND pk.filename = ?`,
+          WHERE pv.provider_id = ? AND pv.version = ? AND pk.filename = ?`,
+      ),
+      packagesByFilename: db.prepare<[number, string], PackageRow>(
+        `SELECT ${packageColumns} FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id
+          WHERE pv.provider_id = ? AND pk.filename = ? LIMIT 2`,
       ),
       insertPackage: db.prepare(
         `INSERT INTO provider_packages (version_id, os, arch, filename, size, sha256, h1, object_key)
@@ -192,6 +205,10 @@ export class ProviderRepository {
       objectKeyReferenced: db.prepare<{ key: string }, { one: number }>(
         `SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM provider_packages WHERE object_key = @key)
             OR EXISTS (SELECT 1 FROM provider_versions WHERE shasums_key = @key OR signature_key = @key)`,
+      ),
+      // A load still to run for the version will write its shared files (SHA256SUMS, keys) again.
+      versionLoadActive: db.prepare<[string, string], { one: number }>(
+        `SELECT 1 AS one FROM job_items WHERE source = ? AND version = ? AND status IN ('pending', 'running') LIMIT 1`,
       ),
       addDownloads: db.prepare<[number, string, number]>(
         `UPDATE provider_packages SET download_count = download_count + ?, last_download_at = ? WHERE id = ?`,
@@ -218,8 +235,18 @@ export class ProviderRepository {
     return this.stmts.packagesOfVersion.all(providerId, version);
   }
 
-  findPackageByFilename(providerId: number, filename: string): PackageRow | undefined {
-    return this.stmts.packageByFilename.get(providerId, filename);
+  /** The archive a download URL names: filenames repeat across versions, so the version is part of the key. */
+  findArchive(providerId: number, version: string, filename: string): PackageRow | undefined {
+    return this.stmts.packageByVersionFilename.get(providerId, version, filename);
+  }
+
+  /**
+   * The archive named by filename alone (the older URL form without the
+   * version), only when exactly one version holds that filename.
+   */
+  findArchiveByFilenameOnly(providerId: number, filename: string): PackageRow | undefined {
+    const rows = this.stmts.packagesByFilename.all(providerId, filename);
+    return rows.length === 1 ? rows[0] : undefined;
   }
 
   /** The package already held for this provider, version and platform, if any. */
@@ -248,17 +275,45 @@ export class ProviderRepository {
         this.stmts.setEvidence.run(e.shasumsKey, e.signatureKey, JSON.stringify(e.keyIds), versionId);
       }
       const existing = this.stmts.packageByPlatform.get(versionId, p.os, p.arch);
+      const holder = p.holder ?? { kind: p.origin };
       if (existing) {
-        if (existing.sha256 === p.sha256) return 'unchanged';
+        if (existing.sha256 === p.sha256) {
+          this.holders.add(existing.id, holder);
+          return 'unchanged';
+        }
         throw new Conflict(
           `${hostname}/${namespace}/${type} ${p.version} ${p.os}_${p.arch} is already held with different bytes ` +
             `(sha256 ${existing.sha256}, offered ${p.sha256}); published packages are immutable`,
         );
       }
-      this.stmts.insertPackage.run({ versionId, os: p.os, arch: p.arch, filename: p.filename, size: p.size, sha256: p.sha256, h1: p.h1, objectKey: p.objectKey });
+      const info = this.stmts.insertPackage.run({ versionId, os: p.os, arch: p.arch, filename: p.filename, size: p.size, sha256: p.sha256, h1: p.h1, objectKey: p.objectKey });
+      this.holders.add(Number(info.lastInsertRowid), holder);
       return 'created';
     });
     return tx.immediate();
+  }
+
+  /**
+   * Records that `holder` also holds the package already stored for this
+   * provider, version and platform (a load or import that found it held).
+   * False when no such package exists.
+   */
+  addHolder(id: ProviderIdentity, version: string, os: string, arch: string, holder: PackageHolder): boolean {
+    return this.db.transaction(() => {
+      const pkg = this.findPackage(id, version, os, arch);
+      if (pkg) this.holders.add(pkg.id, holder);
+      return pkg !== undefined;
+    }).immediate();
+  }
+
+  /** Who holds the package, in a stable order. */
+  holdersOf(packageId: number): PackageHolder[] {
+    return this.holders.of(packageId);
+  }
+
+  /** Whether a pending or running job item will load this version (and write its shared files). */
+  isVersionLoadActive(source: string, version: string): boolean {
+    return this.stmts.versionLoadActive.get(source, version) !== undefined;
   }
 
   /**
@@ -325,17 +380,26 @@ export class ProviderRepository {
 
   /**
    * Removes the provider, its versions and packages in one transaction and
-   * returns the object keys they named. Rows go first: once they are gone
-   * nothing served can point at an object the caller then deletes.
+   * returns the object keys they named that no remaining row names, checked
+   * in that same transaction (so a concurrent writer either committed first
+   * and keeps its key, or sees the provider gone). Keys of a version with a
+   * load pending or running are kept: that load rewrites and records them.
+   * Rows go first: nothing served can point at an object the caller then deletes.
    */
   deleteProvider(id: number): DeletedProvider {
     return this.db.transaction((): DeletedProvider => {
       const provider = this.getProviderById(id);
-      const objectKeys = this.admin.objectKeysOfProvider.all({ id }).map((r) => r.key);
+      const source = `${provider.hostname}/${provider.namespace}/${provider.type}`;
+      const named = this.admin.objectKeysOfProvider.all({ id });
+      const versions = this.admin.versionsOfProvider.all(id).map((v) => v.version);
       this.admin.deletePackages.run(id);
       this.admin.deleteVersions.run(id);
       this.admin.deleteProvider.run(id);
-      return { provider, objectKeys };
+      const active = new Set(versions.filter((v) => this.isVersionLoadActive(source, v)));
+      const objectKeys = [...new Set(named.filter((r) => !active.has(r.version)).map((r) => r.key))].filter(
+        (k) => !this.isObjectKeyReferenced(k),
+      );
+      return { provider, objectKeys, releasedVersions: versions.filter((v) => !active.has(v)) };
     }).immediate();
   }
 
@@ -384,10 +448,10 @@ function prepareAdminStatements(db: Database) {
     setStatus: db.prepare<[ProviderStatus, number], ProviderRow>(
       `UPDATE providers SET status = ?, updated_at = ${isoNow} WHERE id = ? RETURNING id, hostname, namespace, type, status`,
     ),
-    objectKeysOfProvider: db.prepare<{ id: number }, { key: string }>(
-      `SELECT pk.object_key AS key FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id WHERE pv.provider_id = @id
-       UNION SELECT shasums_key FROM provider_versions WHERE provider_id = @id AND shasums_key IS NOT NULL
-       UNION SELECT signature_key FROM provider_versions WHERE provider_id = @id AND signature_key IS NOT NULL`,
+    objectKeysOfProvider: db.prepare<{ id: number }, { key: string; version: string }>(
+      `SELECT pk.object_key AS key, pv.version FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id WHERE pv.provider_id = @id
+       UNION SELECT shasums_key, version FROM provider_versions WHERE provider_id = @id AND shasums_key IS NOT NULL
+       UNION SELECT signature_key, version FROM provider_versions WHERE provider_id = @id AND signature_key IS NOT NULL`,
     ),
     // Explicit child deletes: correct even on a connection opened without foreign_keys = ON.
     deletePackages: db.prepare<[number]>(

@@ -12,8 +12,9 @@ export function presentIndex(versions: string[]): unknown {
 }
 
 /**
- * Archive URLs are relative (the bare filename): Terraform resolves them
- * against the {version}.json URL, which lands on the archive route next to it.
+ * Archive URLs are relative ("{version}/{filename}"): Terraform resolves them
+ * against the {version}.json URL, which lands on the archive route beside it.
+ * The version is in the URL because filenames alone need not be unique.
  * Relative URLs stay correct behind any ingress or path prefix, and routing
  * downloads through the server (even when it then redirects to a presigned
  * S3 URL) keeps cached documents valid longer than any presigned URL.
@@ -21,7 +22,7 @@ export function presentIndex(versions: string[]): unknown {
 export function presentVersion(packages: PackageRow[]): unknown {
   const archives: Record<string, { url: string; hashes: string[] }> = {};
   for (const p of packages) {
-    archives[`${p.os}_${p.arch}`] = { url: p.filename, hashes: [p.h1, `zh:${p.sha256}`] };
+    archives[`${p.os}_${p.arch}`] = { url: `${p.version}/${p.filename}`, hashes: [p.h1, `zh:${p.sha256}`] };
   }
   return { archives };
 }

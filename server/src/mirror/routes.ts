@@ -24,12 +24,20 @@ export interface MirrorRoutesDeps {
  */
 export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
   const router = new Router();
-  router.get('/:hostname/:namespace/:type/:file', async (ctx) => {
-    const { hostname = '', namespace = '', type = '', file = '' } = ctx.params;
-    const path = parseMirrorPath([hostname, namespace, type, file]);
+  const dispatch = async (ctx: Koa.Context, segments: string[]) => {
+    const path = parseMirrorPath(segments);
     if (path.kind === 'index') return sendDocument(ctx, await deps.mirror.index(path.provider));
     if (path.kind === 'version') return sendDocument(ctx, await deps.mirror.version(path.provider, path.version));
-    return sendArchive(ctx, deps, await deps.mirror.archive(path.provider, path.file));
+    return sendArchive(ctx, deps, await deps.mirror.archive(path.provider, path.file, path.version));
+  };
+  router.get('/:hostname/:namespace/:type/:file', async (ctx) => {
+    const { hostname = '', namespace = '', type = '', file = '' } = ctx.params;
+    await dispatch(ctx, [hostname, namespace, type, file]);
+  });
+  // The archive URL {version}.json hands out: the version is part of the archive's key.
+  router.get('/:hostname/:namespace/:type/:version/:file', async (ctx) => {
+    const { hostname = '', namespace = '', type = '', version = '', file = '' } = ctx.params;
+    await dispatch(ctx, [hostname, namespace, type, version, file]);
   });
   return router;
 }
@@ -59,32 +67,37 @@ async function sendArchive(ctx: Koa.Context, deps: MirrorRoutesDeps, ref: Archiv
       return;
     }
   }
-  ctx.set('Accept-Ranges', 'bytes');
-  ctx.set('ETag', `"${pkg.sha256}"`);
-  ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
-  ctx.set('Content-Disposition', `attachment; filename="${pkg.filename}"`);
-  ctx.status = 200;
-  if (ctx.fresh) {
-    ctx.status = 304;
+  const etag = `"${pkg.sha256}"`;
+  // Success headers go on only once the answer is a success: a 416, or a 404/503
+  // from the store, must not be cached as the immutable package.
+  const succeed = (status: number) => {
+    ctx.status = status;
+    ctx.set('Accept-Ranges', 'bytes');
+    ctx.set('ETag', etag);
+    ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
+    ctx.set('Content-Disposition', `attachment; filename="${pkg.filename}"`);
+  };
+  if (isFresh(ctx, etag)) {
+    succeed(304);
     return;
   }
   let range = parseRange(ctx.get('range'), pkg.size);
   const ifRange = ctx.get('if-range');
-  if (range && ifRange && ifRange !== `"${pkg.sha256}"`) range = null;
+  if (range && ifRange && ifRange !== etag) range = null;
   if (range === 'unsatisfiable') {
     ctx.status = 416;
+    ctx.set('Accept-Ranges', 'bytes');
+    ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Range', `bytes */${pkg.size}`);
     ctx.body = { error: { message: 'range not satisfiable' } };
     return;
   }
-  ctx.type = 'application/zip';
-  if (range) {
-    ctx.status = 206;
-    ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${pkg.size}`);
-  }
   const length = range ? range.end - range.start + 1 : pkg.size;
   if (!isGet) {
     // HEAD: headers only, without opening the object.
+    succeed(range ? 206 : 200);
+    ctx.type = 'application/zip';
+    if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${pkg.size}`);
     ctx.length = length;
     return;
   }
@@ -95,7 +108,17 @@ async function sendArchive(ctx: Koa.Context, deps: MirrorRoutesDeps, ref: Archiv
     if (!ctx.res.writableFinished) controller.abort();
   });
   const object = await deps.store.get(pkg.objectKey, range ?? undefined, controller.signal);
+  succeed(range ? 206 : 200);
+  ctx.type = 'application/zip';
+  if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${pkg.size}`);
   if (!range || range.start === 0) deps.downloads.record(pkg.id);
   ctx.body = object.body;
   ctx.length = object.size;
+}
+
+/** Conditional GET against the package's ETag, decided before any header of a success is set. */
+function isFresh(ctx: Koa.Context, etag: string): boolean {
+  const inm = ctx.get('if-none-match');
+  if (!inm) return false;
+  return inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }

@@ -112,11 +112,19 @@ export class MirrorService {
     }) as Promise<Document>;
   }
 
-  async archive(id: ProviderIdentity, filename: string): Promise<ArchiveRef> {
-    return this.cached(`a|${key(id)}|${filename}`, async () => {
+  /**
+   * An archive by (provider, version, filename): filenames repeat across
+   * versions in hand-made mirrors. Without a version (the older URL form) the
+   * filename must name exactly one version's archive, else it is not found.
+   */
+  async archive(id: ProviderIdentity, filename: string, version?: string): Promise<ArchiveRef> {
+    return this.cached(`a|${key(id)}|${version ?? ''}|${filename}`, async () => {
       const provider = await this.visibleProvider(id);
-      const pkg = this.providers.findPackageByFilename(provider.id, filename);
-      if (!pkg) throw new NotFound(`no archive ${filename} for ${key(id)}`);
+      const pkg =
+        version === undefined
+          ? this.providers.findArchiveByFilenameOnly(provider.id, filename)
+          : this.providers.findArchive(provider.id, version, filename);
+      if (!pkg) throw new NotFound(`no archive ${filename}${version === undefined ? '' : ` of version ${version}`} for ${key(id)}`);
       return { pkg, status: provider.status };
     }) as Promise<ArchiveRef>;
   }

@@ -7,7 +7,7 @@ import type {
   ProviderSummaryRow,
   VersionDetailRow,
 } from '../../db/providers.js';
-import { providerKeyPrefix } from '../../providers/keys.js';
+import { signingKeysKey } from '../../providers/keys.js';
 import { compareVersions } from '../../providers/version.js';
 import type { ObjectStore } from '../../storage/store.js';
 
@@ -75,22 +75,27 @@ export function updateProviderStatus(
 
 /**
  * Rows first, in one transaction, then the objects: a failure in between
- * leaves unreferenced objects, never rows pointing at missing ones. Objects
- * are those under the provider's key prefix plus any recorded elsewhere
- * (imports may use other keys) that no remaining package still uses. No
- * abort signal: once the rows are gone, stopping halfway only leaves litter.
+ * leaves unreferenced objects, never rows pointing at missing ones. The
+ * objects are the keys the removed rows named that the same transaction found
+ * no remaining row naming, plus each released version's signing keys. Nothing
+ * is deleted by listing a key prefix: a concurrent load may have stored an
+ * object there that its row does not name yet. No abort signal: once the
+ * rows are gone, stopping halfway only leaves litter.
  */
 export async function deleteProvider(deps: ProviderServiceDeps, id: number): Promise<DeleteOutcome> {
-  const { provider, objectKeys } = deps.providers.deleteProvider(id);
+  const { provider, objectKeys, releasedVersions } = deps.providers.deleteProvider(id);
   deps.invalidate();
-  const keys = new Set(objectKeys.filter((k) => !deps.providers.isObjectKeyInUse(k)));
+  const keys = new Set(objectKeys);
+  for (const v of releasedVersions) keys.add(signingKeysKey(provider, v));
   const objectsFailed: string[] = [];
-  const prefix = providerKeyPrefix(provider);
-  try {
-    for await (const obj of deps.store.list(prefix)) keys.add(obj.key);
-  } catch {
-    objectsFailed.push(`${prefix}*`);
+  let objectsDeleted = 0;
+  for (const key of keys) {
+    // A writer that recorded the same key since the commit (an import of the same bytes) keeps it.
+    if (deps.providers.isObjectKeyReferenced(key)) continue;
+    await deps.store.delete(key).then(
+      () => objectsDeleted++,
+      () => objectsFailed.push(key),
+    );
   }
-  for (const key of keys) await deps.store.delete(key).catch(() => objectsFailed.push(key));
-  return { provider, objectsDeleted: keys.size - objectsFailed.filter((k) => keys.has(k)).length, objectsFailed };
+  return { provider, objectsDeleted, objectsFailed };
 }
