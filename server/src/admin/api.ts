@@ -1,7 +1,5 @@
 import type Router from '@koa/router';
 import type { Config } from '../config/types.js';
-import { JobRepository } from '../db/jobs.js';
-import { AuditRepository } from '../db/audit.js';
 import type { Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
 import { AuditLog } from './audit/index.js';
@@ -15,7 +13,6 @@ import { openApiDocument } from './framework/openapi.js';
 import { route, type RouteSpec } from './framework/route.js';
 import { buildAdminRouter, type AuditEntry } from './framework/router.js';
 import { jobRoutes } from './jobs/routes.js';
-import { ProviderSetRepository } from '../db/provider-sets.js';
 import { ProviderSetService, providerSetRoutes } from './provider-sets/index.js';
 import { providerRoutes } from './providers/routes.js';
 import { statsRoutes } from './stats/routes.js';
@@ -47,11 +44,11 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
     passwords: { cost: config.auth.bcryptCost },
     sessionTtlMs: config.auth.sessionTtl * 1000,
   });
-  const audit = new AuditLog({ repo: new AuditRepository(runtime.db), logger: deps.logger });
+  const audit = new AuditLog({ repo: runtime.repos.audit, logger: deps.logger });
   audit.startRetention(config.audit.retentionDays);
-  const jobs = new JobRepository(runtime.db);
+  const jobs = runtime.repos.jobs;
   const sets = new ProviderSetService({
-    sets: new ProviderSetRepository(runtime.db),
+    sets: runtime.repos.sets,
     providers: runtime.providers,
     jobs,
     store: runtime.store,

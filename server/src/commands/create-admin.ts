@@ -2,8 +2,8 @@ import { createUser } from '../admin/auth/accounts.js';
 import { PasswordHasher } from '../admin/auth/passwords.js';
 import type { Config } from '../config/types.js';
 import { openDatabase } from '../db/database.js';
-import { UserRepository } from '../db/users.js';
 import { Conflict, InvalidInput } from '../errors.js';
+import { createRepositories } from '../runtime.js';
 
 /** A password line longer than this is refused rather than read on (stdin may be anything). */
 export const MAX_PASSWORD_LINE_BYTES = 1024;
@@ -34,7 +34,7 @@ export async function createAdminCommand(
   if (password === '') return fail(2, 'no password on stdin: pipe it in, e.g. `printf %s "$PASSWORD" | tfmirror create-admin NAME`');
   const db = openDatabase(config.database.path);
   try {
-    const user = await createUser({ users: new UserRepository(db), passwords: new PasswordHasher({ cost: config.auth.bcryptCost }) }, { username, password, role: 'admin' }, Date.now());
+    const user = await createUser({ users: createRepositories(db).users, passwords: new PasswordHasher({ cost: config.auth.bcryptCost }) }, { username, password, role: 'admin' }, Date.now());
     out.write(`created admin ${user.username}\n`);
     return 0;
   } catch (err) {

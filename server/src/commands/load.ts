@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Config } from '../config/types.js';
-import { JobRepository, type JobItem } from '../db/jobs.js';
+import type { JobItem } from '../db/jobs.js';
 import { InvalidInput } from '../errors.js';
 import type { PoolEvent } from '../jobs/worker-pool.js';
 import { planLoad } from '../loads/plan.js';
@@ -32,7 +32,7 @@ export async function loadCommand(files: string[], config: Config, opts: { dryRu
   const progress = createProgress();
   try {
     const started = performance.now();
-    const jobId = new JobRepository(runtime.db).createJob(
+    const jobId = runtime.repos.jobs.createJob(
       { kind: 'load', requestedBy: 'cli', spec: { files, providers: definitions.map((d) => d.source) }, items: plan.items, maxAttempts: config.jobs.maxAttempts },
       Date.now(),
     );

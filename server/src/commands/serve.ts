@@ -2,7 +2,6 @@ import path from 'node:path';
 import type Koa from 'koa';
 import type { Config } from '../config/types.js';
 import { adminApi } from '../admin/api.js';
-import { JobStatsRepository } from '../db/job-stats.js';
 import { Metrics, metricsMiddleware, metricsRoute } from '../metrics/index.js';
 import { createApp } from '../http/app.js';
 import { packageVersion } from '../version.js';
@@ -54,7 +53,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       logger,
       version: packageVersion(),
     });
-    const jobStats = new JobStatsRepository(runtime.db);
+    const jobStats = runtime.repos.jobStats;
     const metrics = new Metrics({
       cache: () => mirror,
       jobs: () => jobStats.counts(),

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config/types.js';
-import { JobRepository } from '../db/jobs.js';
+import type { JobRepository } from '../db/jobs.js';
 import { WorkerPool, type PoolEvent } from '../jobs/worker-pool.js';
 import type { Runtime } from '../runtime.js';
 import { RegistryClients } from '../upstream/registry.js';
@@ -24,7 +24,7 @@ export function createLoadWorkers(
   config: Config,
   opts: { jobId?: number; published?: () => void; onEvent?: (e: PoolEvent) => void } = {},
 ): LoadWorkers {
-  const jobs = new JobRepository(runtime.db);
+  const jobs = runtime.repos.jobs;
   const registries = new RegistryClients(config.upstreams, { downloadMaxBytes: config.limits.zipMaxUncompressedBytes });
   const staging = new StagingArea(path.join(config.dataDir, 'staging'));
   staging.init();
