@@ -65,6 +65,19 @@ export function parseConstraints(text: string): Constraint {
   return { text: trimmed, terms };
 }
 
+/**
+ * The canonical text of a constraint: terms as written, "op version", joined
+ * by ", ". Parsing it gives the same terms back (a property test holds us to
+ * it). Near the length limit the readable form can outgrow it ("1,1" becomes
+ * "= 1, = 1"); the compact form ("=" left out, no spaces) never is longer
+ * than the text that was parsed, so it is used then.
+ */
+export function formatConstraints(c: Constraint): string {
+  const readable = c.terms.map((t) => `${t.op} ${t.written}`).join(', ');
+  if (readable.length <= MAX_CONSTRAINT_LENGTH) return readable;
+  return c.terms.map((t) => (t.op === '=' ? t.written : t.op + t.written)).join(',');
+}
+
 function parseTerm(text: string, term: string, n: number): ConstraintTerm {
   if (term === '') fail(text, n === 0 ? 'it starts with a comma' : `term ${n + 1} is empty (a stray comma?)`);
   const [, op = '', written = ''] = TERM_PATTERN.exec(term) ?? [];
