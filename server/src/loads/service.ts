@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config/types.js';
 import type { JobRepository } from '../db/jobs.js';
+import { parseHolder } from '../db/package-holders.js';
 import { WorkerPool, type PoolEvent } from '../jobs/worker-pool.js';
 import type { Runtime } from '../runtime.js';
 import { RegistryClients } from '../upstream/registry.js';
@@ -11,6 +12,8 @@ export interface LoadWorkers {
   jobs: JobRepository;
   registries: RegistryClients;
   pool: WorkerPool;
+  /** Where downloads are staged; the orphan sweep clears what dead processes left there. */
+  staging: StagingArea;
   close(): Promise<void>;
 }
 
@@ -35,12 +38,14 @@ export function createLoadWorkers(
     limits: config.limits,
     staging,
     published: opts.published,
+    holderOf: (jobId) => parseHolder(jobs.holderOf(jobId)),
   });
   const pool = new WorkerPool({ repo: jobs, handler, concurrency: config.jobs.concurrency, jobId: opts.jobId, onEvent: opts.onEvent });
   return {
     jobs,
     registries,
     pool,
+    staging,
     async close() {
       await pool.stop();
       registries.close();

@@ -15,15 +15,21 @@ export class StagingArea {
   /**
    * Sweeps what crashed processes left: files of a pid that no longer runs
    * (names start with the writer's pid), and anything older than maxAgeMs.
+   * Returns how many files it removed.
    */
-  init(maxAgeMs = 60 * 60 * 1000, now = Date.now()): void {
+  init(maxAgeMs = 60 * 60 * 1000, now = Date.now()): number {
     fs.mkdirSync(this.dir, { recursive: true });
+    let removed = 0;
     for (const name of fs.readdirSync(this.dir)) {
       const file = path.join(this.dir, name);
       const stat = fs.statSync(file, { throwIfNoEntry: false });
       const pid = Number(name.split('-')[0]);
-      if (stat && (now - stat.mtimeMs > maxAgeMs || !isRunning(pid))) fs.rmSync(file, { force: true });
+      if (stat && (now - stat.mtimeMs > maxAgeMs || !isRunning(pid))) {
+        fs.rmSync(file, { force: true });
+        removed++;
+      }
     }
+    return removed;
   }
 
   /** Streams `body` to a new staging file; resolves with its path, size and sha256. */

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import test from 'ava';
+import { openDatabase } from '../../server/src/db/database.js';
+import { ObjectReferenceRepository } from '../../server/src/db/object-references.js';
+import { ProviderRepository } from '../../server/src/db/providers.js';
+import { StagingArea } from '../../server/src/loads/staging.js';
+import { sweepOrphans } from '../../server/src/packages/sweep.js';
+import { FilesystemStore } from '../../server/src/storage/filesystem.js';
+
+const provider = { hostname: 'registry.terraform.io', namespace: 'acme', type: 'swept' };
+const v1 = 'providers/registry.terraform.io/acme/swept/1.0.0/';
+const v2 = 'providers/registry.terraform.io/acme/swept/2.0.0/';
+
+async function setup(t: { teardown(fn: () => void): void }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-sweep-'));
+  const db = openDatabase(path.join(dir, 'tfmirror.db'));
+  t.teardown(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const store = new FilesystemStore({ path: path.join(dir, 'storage') });
+  await store.init();
+  const put = (key: string) => store.put(key, Readable.from([Buffer.from(key)]));
+  const keys = async (prefix = '') => {
+    const out: string[] = [];
+    for await (const o of store.list(prefix)) out.push(o.key);
+    return out.sort();
+  };
+  return { dir, db, store, put, keys, providers: new ProviderRepository(db), references: new ObjectReferenceRepository(db) };
+}
+
+test('the sweep deletes objects no row names and keeps packages, their evidence and version files', async (t) => {
+  const s = await setup(t);
+  const held = `${v1}0123456789abcdef/terraform-provider-swept_1.0.0_linux_amd64.zip`;
+  s.providers.recordPackage({
+    provider, version: '1.0.0', origin: 'loaded', os: 'linux', arch: 'amd64', filename: 'terraform-provider-swept_1.0.0_linux_amd64.zip',
+    size: 1, sha256: '0123456789abcdef'.repeat(4), h1: 'h1:x', objectKey: held,
+    evidence: { shasumsKey: `${v1}terraform-provider-swept_1.0.0_SHA256SUMS`, signatureKey: `${v1}terraform-provider-swept_1.0.0_SHA256SUMS.sig`, keyIds: ['K'] },
+  });
+  const kept = [held, `${v1}terraform-provider-swept_1.0.0_SHA256SUMS`, `${v1}terraform-provider-swept_1.0.0_SHA256SUMS.sig`, `${v1}signing-keys.json`, 'backups/b.db', 'modules/m/1.0.0.tar.gz'];
+  const orphans = [
+    `${v1}fedcba9876543210/terraform-provider-swept_1.0.0_darwin_arm64.zip`, // killed after its upload, before its row
+    `${v2}terraform-provider-swept_2.0.0_SHA256SUMS`, // evidence of a version whose first package never got a row
+    `${v2}signing-keys.json`,
+  ];
+  for (const k of [...kept, ...orphans]) await s.put(k);
+
+  const result = await sweepOrphans({ store: s.store, references: s.references, graceMs: 0, now: () => Date.now() + 1000 });
+  t.like(result, { listed: 7, deleted: 3, young: 0, failed: 0 });
+  t.deepEqual(await s.keys(), [...kept].sort());
+});
+
+test('an unreferenced object younger than the grace period is left for an ingest about to record it', async (t) => {
+  const s = await setup(t);
+  const fresh = `${v2}aaaaaaaaaaaaaaaa/terraform-provider-swept_2.0.0_linux_amd64.zip`;
+  await s.put(fresh);
+  const result = await sweepOrphans({ store: s.store, references: s.references, graceMs: 60_000 });
+  t.like(result, { deleted: 0, young: 1 });
+  t.deepEqual(await s.keys(), [fresh]);
+  const later = await sweepOrphans({ store: s.store, references: s.references, graceMs: 60_000, now: () => Date.now() + 120_000 });
+  t.like(later, { deleted: 1, young: 0 });
+});
+
+test('the sweep removes staging files of processes that no longer run and keeps live ones', async (t) => {
+  const s = await setup(t);
+  const staging = new StagingArea(path.join(s.dir, 'staging'));
+  staging.init();
+  fs.writeFileSync(path.join(staging.dir, `999999999-1-dead.zip`), 'partial');
+  fs.writeFileSync(path.join(staging.dir, `${process.pid}-1-live.zip`), 'in progress');
+  const result = await sweepOrphans({ store: s.store, references: s.references, staging, graceMs: 0 });
+  t.is(result.staging, 1);
+  t.deepEqual(fs.readdirSync(staging.dir), [`${process.pid}-1-live.zip`]);
+});
