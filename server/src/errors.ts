@@ -33,8 +33,37 @@ export class IntegrityError extends DomainError {}
 /** A bound on untrusted input was exceeded (size, count, ratio). */
 export class LimitExceeded extends DomainError {}
 
-/** A dependency we need (storage, database, upstream) cannot be reached. */
-export class Unavailable extends DomainError {}
+/**
+ * A dependency of ours (storage, database) cannot be used right now. The
+ * client did nothing wrong and may try again: 503 with Retry-After
+ * (`retryAfterSeconds`, else a short default).
+ */
+export class Unavailable extends DomainError {
+  readonly retryAfterSeconds?: number;
+
+  constructor(message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
+    super(message, options);
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/**
+ * An upstream registry failed us: unreachable, an error status, an answer
+ * that breaks the protocol, oversized or truncated, or a URL it handed out
+ * that we refuse to fetch. The upstream's fault, never the client's (502, or
+ * 504 for UpstreamTimeout in upstream/errors.ts). `upstream` names it (host
+ * and port, never a path or query). Messages say what was expected and what
+ * came (status, content type, size), never the upstream's bytes.
+ */
+export class UpstreamError extends DomainError {
+  constructor(
+    message: string,
+    readonly upstream: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 /** No valid credentials were presented. */
 export class Unauthorized extends DomainError {}

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
-import { IntegrityError, LimitExceeded, Unavailable } from '../../server/src/errors.js';
-import { UpstreamUnavailable } from '../../server/src/upstream/errors.js';
+import { Unavailable, UpstreamError } from '../../server/src/errors.js';
+import { TruncatedResponse, UpstreamRefused, UpstreamTimeout, UpstreamTooLarge, UpstreamUnavailable } from '../../server/src/upstream/errors.js';
 import { HttpClient } from '../../server/src/upstream/http.js';
 import { type FakeRegistry, startFakeRegistry } from '../fixtures/fake-registry.js';
 import { clientFor, recordingSleep, sha256OfStream } from './helpers.js';
@@ -81,15 +81,17 @@ test.serial('backoff is capped', async (t) => {
   t.deepEqual(sleeps, [999, 1998, 2997, 2997, 2997]);
 });
 
-test.serial('exhausted retries are Unavailable and name the last status', async (t) => {
+test.serial('exhausted retries are an upstream failure (not our Unavailable) and name the last status', async (t) => {
   const { registry } = t.context;
   const { sleeps, sleep } = recordingSleep();
   const client = clientFor(registry, { sleep, maxAttempts: 3 });
   await client.providersBaseUrl();
   const before = registry.requests(VERSIONS);
   registry.fault({ path: VERSIONS, fault: { kind: 'status500' } });
-  const err = await t.throwsAsync(client.listVersions('hashicorp', 'null'), { instanceOf: Unavailable });
+  const err = await t.throwsAsync(client.listVersions('hashicorp', 'null'), { instanceOf: UpstreamError });
   t.true(err instanceof UpstreamUnavailable);
+  t.false(err instanceof Unavailable, 'a failing upstream is not the mirror being unavailable');
+  t.false(err instanceof UpstreamTimeout);
   t.regex(err.message, /failed after 3 attempt\(s\): .* answered 500/);
   t.is((err as UpstreamUnavailable).details.status, 500);
   t.is(registry.requests(VERSIONS) - before, 3);
@@ -109,52 +111,52 @@ test.serial('a 403 is not retried', async (t) => {
 
 test.serial('a connection refused is retried, then Unavailable', async (t) => {
   const { sleeps, sleep } = recordingSleep();
-  const client = new HttpClient({ sleep, maxAttempts: 2 });
+  const client = new HttpClient({ sleep, maxAttempts: 2, reach: { requireHttps: false, allowPrivate: true } });
   const err = await t.throwsAsync(client.getBuffer('http://127.0.0.1:1/x', { limit: 10 }), { instanceOf: UpstreamUnavailable });
   t.regex(err.message, /ECONNREFUSED/);
   t.is(sleeps.length, 1);
   t.is(client.stats().results.network_error, 2);
 });
 
-test.serial('a truncated archive body is an IntegrityError', async (t) => {
+test.serial('a truncated archive body is a TruncatedResponse of the upstream', async (t) => {
   const { registry } = t.context;
   const client = clientFor(registry);
   const info = await client.downloadInfo('hashicorp', 'null', '3.2.0', 'linux', 'amd64');
   registry.fault({ path: ZIP, fault: { kind: 'truncated' } });
   const download = await client.download(info.downloadUrl);
-  const err = await t.throwsAsync(sha256OfStream(download.body), { instanceOf: IntegrityError });
+  const err = await t.throwsAsync(sha256OfStream(download.body), { instanceOf: TruncatedResponse });
   t.regex(err.message, /truncated response .*: received \d+ bytes of the \d+ announced by Content-Length/);
   t.is(client.stats().results.truncated, 1);
   t.is(client.stats().inFlight, 0, 'the concurrency slot is released');
 });
 
-test.serial('a truncated document is retried, and is an IntegrityError if it stays truncated', async (t) => {
+test.serial('a truncated document is retried, and is a TruncatedResponse if it stays truncated', async (t) => {
   const { registry } = t.context;
   const client = clientFor(registry, { sleep: recordingSleep().sleep, maxAttempts: 2 });
   registry.fault({ path: VERSIONS, fault: { kind: 'truncated' }, times: 1 });
   t.is((await client.listVersions('hashicorp', 'null')).versions.length, 1);
   registry.fault({ path: VERSIONS, fault: { kind: 'truncated' } });
-  await t.throwsAsync(client.listVersions('hashicorp', 'null'), { instanceOf: IntegrityError, message: /truncated/ });
+  await t.throwsAsync(client.listVersions('hashicorp', 'null'), { instanceOf: TruncatedResponse, message: /truncated/ });
 });
 
 for (const declareLength of [true, false]) {
-  test.serial(`a versions answer over 4 MiB is LimitExceeded (${declareLength ? 'Content-Length' : 'chunked'})`, async (t) => {
+  test.serial(`a versions answer over 4 MiB is UpstreamTooLarge (${declareLength ? 'Content-Length' : 'chunked'})`, async (t) => {
     const { registry } = t.context;
     const client = clientFor(registry, { sleep: recordingSleep().sleep });
     await client.providersBaseUrl();
     const before = registry.requests(VERSIONS);
     registry.fault({ path: VERSIONS, fault: { kind: 'hugeBody', bytes: 5 * 1024 * 1024, declareLength } });
-    const err = await t.throwsAsync(client.listVersions('hashicorp', 'null'), { instanceOf: LimitExceeded });
+    const err = await t.throwsAsync(client.listVersions('hashicorp', 'null'), { instanceOf: UpstreamTooLarge });
     t.regex(err.message, /4194304/);
     t.is(registry.requests(VERSIONS) - before, 1, 'not retried');
   });
 }
 
-test.serial('an archive over the download limit is LimitExceeded', async (t) => {
+test.serial('an archive over the download limit is UpstreamTooLarge', async (t) => {
   const { registry } = t.context;
   const client = clientFor(registry, { downloadMaxBytes: 100 });
   const info = await client.downloadInfo('hashicorp', 'null', '3.2.0', 'linux', 'amd64');
-  await t.throwsAsync(client.download(info.downloadUrl), { instanceOf: LimitExceeded, message: /more than the 100 allowed/ });
+  await t.throwsAsync(client.download(info.downloadUrl), { instanceOf: UpstreamTooLarge, message: /more than the 100 allowed/ });
 });
 
 test.serial('the concurrency limit caps requests in flight at the upstream', async (t) => {
@@ -186,13 +188,13 @@ test.serial('a streaming archive holds its concurrency slot until the body is re
   t.true(secondStarted);
 });
 
-test.serial('a stalled response times out and is retried', async (t) => {
+test.serial('a stalled response times out, is retried, and is an UpstreamTimeout', async (t) => {
   const { registry } = t.context;
   const client = clientFor(registry, { responseTimeoutMs: 100, maxAttempts: 2, sleep: recordingSleep().sleep });
   await client.providersBaseUrl();
   const before = registry.requests(VERSIONS);
   registry.fault({ path: VERSIONS, fault: { kind: 'slow', ms: 400 } });
-  const err = await t.throwsAsync(client.listVersions('hashicorp', 'null'), { instanceOf: UpstreamUnavailable });
+  const err = await t.throwsAsync(client.listVersions('hashicorp', 'null'), { instanceOf: UpstreamTimeout });
   t.regex(err.message, /waiting for an answer from localhost:\d+ took more than 0.1 s/);
   t.is(registry.requests(VERSIONS) - before, 2);
   t.is(client.stats().results.timeout, 2);
@@ -213,14 +215,14 @@ test.serial('aborting stops waiting and is not retried', async (t) => {
 test.serial('a redirect from https to http is refused', async (t) => {
   const { registry } = t.context;
   registry.fault({ path: '/.well-known/', fault: { kind: 'status', status: 302, headers: { location: 'http://127.0.0.1:1/x' } } });
-  const err = await t.throwsAsync(clientFor(registry).providersBaseUrl(), { instanceOf: UpstreamUnavailable });
+  const err = await t.throwsAsync(clientFor(registry).providersBaseUrl(), { instanceOf: UpstreamRefused });
   t.regex(err.message, /redirects to insecure http:\/\/127.0.0.1:1\/x; refused/);
 });
 
 test.serial('a server certificate from an untrusted CA is refused without retries', async (t) => {
   const { registry } = t.context;
   const { sleeps, sleep } = recordingSleep();
-  const client = new HttpClient({ sleep });
+  const client = new HttpClient({ sleep, reach: { requireHttps: true, allowPrivate: true } });
   await t.throwsAsync(client.getBuffer(`${registry.url}.well-known/terraform.json`, { limit: 1024 }), {
     instanceOf: UpstreamUnavailable,
     message: /certificate/i,

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
-import { IntegrityError, InvalidInput, NotFound } from '../../server/src/errors.js';
-import { InvalidUpstreamResponse, UpstreamUnavailable } from '../../server/src/upstream/errors.js';
+import { InvalidInput, NotFound, UpstreamError } from '../../server/src/errors.js';
+import { InvalidUpstreamResponse, UnknownUpstream, UpstreamUnavailable } from '../../server/src/upstream/errors.js';
 import { RegistryClients } from '../../server/src/upstream/registry.js';
 import { type FakeRegistry, startFakeRegistry } from '../fixtures/fake-registry.js';
 import { clientFor } from './helpers.js';
@@ -66,7 +66,7 @@ test.serial('a discovery document not served as JSON is rejected', async (t) => 
   const { registry } = t.context;
   registry.fault({ path: '/.well-known/', fault: { kind: 'respond', body: '{"providers.v1":"/v1/providers/"}', contentType: 'text/html' } });
   const err = await t.throwsAsync(clientFor(registry).providersBaseUrl(), { instanceOf: InvalidUpstreamResponse });
-  t.regex(err.message, /Content-Type "text\/html"/);
+  t.regex(err.message, /discovery document has text\/html, expected application\/json/);
 });
 
 test.serial('a failed discovery is not cached', async (t) => {
@@ -121,8 +121,9 @@ test.serial('malformed entries of the versions list are skipped and reported', a
   t.deepEqual(list.versions, [{ version: '1.0.0', protocols: ['5.0'], platforms: [{ os: 'linux', arch: 'amd64' }] }]);
   t.deepEqual(list.warnings, ['deprecated: use acme/other']);
   t.is(list.problems.length, 5);
-  t.regex(list.problems.join('\n'), /plan9/);
-  t.regex(list.problems.join('\n'), /invalid version "v1.0.1"/);
+  t.regex(list.problems.join('\n'), /versions\[0\] \(1.0.0\): a platform is not an object with a known "os" and "arch"/);
+  t.regex(list.problems.join('\n'), /versions\[1\]: "version" is not a semantic version/);
+  t.false(/plan9|v1\.0\.1|garbage/.test(list.problems.join('\n')), 'the upstream values are not quoted back');
   t.regex(list.problems.join('\n'), /listed twice/);
 });
 
@@ -175,12 +176,12 @@ const badMetadata: [string, Record<string, unknown>, RegExp][] = [
   ['only protocol 4', { protocols: ['4.0'] }, /protocol 4.0, but Terraform supports only major versions 5 and 6/],
   ['protocol 7 only', { protocols: ['7.0'] }, /major versions 5 and 6/],
   ['malformed protocols', { protocols: 'five' }, /"protocols"/],
-  ['a filename with a path', { filename: '../evil.zip' }, /"filename" "..\/evil.zip" is not a valid package file name/],
+  ['a filename with a path', { filename: '../evil.zip' }, /"filename" is not a valid package file name/],
   ['a filename that is not a zip', { filename: 'x.tar.gz' }, /not a valid package file name/],
   ['no signing keys', { signing_keys: { gpg_public_keys: [] } }, /no signing keys/],
   ['signing keys missing', { signing_keys: undefined }, /no signing keys/],
   ['a key without armor', { signing_keys: { gpg_public_keys: [{ key_id: 'ABCD' }] } }, /lacks a string "key_id" or "ascii_armor"/],
-  ['a download URL with another scheme', { download_url: 'ftp://example.com/x.zip' }, /"download_url" uses ftp:/],
+  ['a download URL with another scheme', { download_url: 'ftp://example.com/x.zip' }, /"download_url" is not an http or https URL/],
   ['no shasums URL', { shasums_url: '' }, /"shasums_url" is missing/],
 ];
 for (const [name, patch, message] of badMetadata) {
@@ -188,10 +189,13 @@ for (const [name, patch, message] of badMetadata) {
     const { registry } = t.context;
     registry.fault({ path: '/download/', fault: { kind: 'patchJson', patch } });
     const err = await t.throwsAsync(clientFor(registry).downloadInfo('hashicorp', 'null', '3.2.0', 'linux', 'amd64'), {
-      instanceOf: IntegrityError,
+      instanceOf: UpstreamError,
     });
     t.true(err instanceof InvalidUpstreamResponse);
     t.regex(err.message, message);
+    for (const value of Object.values(patch)) {
+      if (typeof value === 'string' && value !== '') t.false(err.message.includes(value), 'the value that came is not quoted');
+    }
     t.regex(err.message, /invalid response from https:\/\/localhost:\d+\/v1\/providers\/hashicorp\/null\/3.2.0\/download\/linux\/amd64/);
   });
 }
@@ -203,11 +207,15 @@ test.serial('empty protocols are accepted (older registries omit them)', async (
   t.deepEqual(info.protocols, []);
 });
 
-test.serial('RegistryClients uses the configured URL, else https://<hostname>/', (t) => {
-  const clients = new RegistryClients({ 'registry.terraform.io': { url: 'https://mirror.internal/tf/' } });
+test.serial('RegistryClients uses the configured URL, knows the built-in upstreams, and refuses any other hostname by name', (t) => {
+  const clients = new RegistryClients({ 'registry.terraform.io': { url: 'https://mirror.internal/tf/' }, 'Tf.Example.COM': { url: 'https://tf.example.com/' } });
   t.is(clients.get('registry.terraform.io').discoveryUrl, 'https://mirror.internal/tf/.well-known/terraform.json');
-  t.is(clients.get('Example.COM').discoveryUrl, 'https://example.com/.well-known/terraform.json');
-  t.is(clients.get('example.com'), clients.get('EXAMPLE.com'));
+  t.is(clients.get('registry.opentofu.org').discoveryUrl, 'https://registry.opentofu.org/.well-known/terraform.json');
+  t.is(clients.get('tf.example.com'), clients.get('TF.example.com'));
+  const err = t.throws(() => clients.get('Example.COM'), { instanceOf: UnknownUpstream });
+  t.true(err instanceof InvalidInput);
+  t.is(err.message, 'hostname example.com has no upstream block; add `upstream "example.com" {}` to mirror it');
   t.throws(() => clients.get('bad/host'), { instanceOf: InvalidInput });
+  t.deepEqual(Object.keys(clients.stats()).sort(), ['registry.opentofu.org', 'registry.terraform.io', 'tf.example.com']);
   clients.close();
 });

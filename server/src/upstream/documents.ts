@@ -2,7 +2,10 @@
  * Validation of Provider Registry Protocol documents (discovery, versions,
  * download metadata). Pure: takes parsed JSON and the URL it came from, so the
  * rules can be tested without a server. Everything an upstream says is
- * checked before it can name a file, a key or a URL we act on.
+ * checked before it can name a file, a key or a URL we act on. Problems say
+ * which field is wrong and what was expected, never the value that came: it
+ * is the upstream's text, and it would travel into job items, custom
+ * resource status and HTTP answers.
  */
 
 import { isSha256Hex } from '../providers/hashes.js';
@@ -101,7 +104,7 @@ function parseVersionEntry(entry: unknown, where: string, problems: string[]): U
   }
   const version = entry.version;
   if (!isValidVersion(version)) {
-    problems.push(`${where}: invalid version ${JSON.stringify(version.slice(0, 100))}; skipped`);
+    problems.push(`${where}: "version" is not a semantic version; skipped`);
     return undefined;
   }
   const protocols = entry.protocols ?? [];
@@ -116,7 +119,7 @@ function parseVersionEntry(entry: unknown, where: string, problems: string[]): U
     if (isObject(p) && typeof p.os === 'string' && typeof p.arch === 'string' && isKnownOs(p.os) && isKnownArch(p.arch)) {
       if (!platforms.some((q) => q.os === p.os && q.arch === p.arch)) platforms.push({ os: p.os, arch: p.arch });
     } else {
-      problems.push(`${where} (${version}): unknown or malformed platform ${JSON.stringify(p)?.slice(0, 100)}; skipped`);
+      problems.push(`${where} (${version}): a platform is not an object with a known "os" and "arch"; skipped`);
     }
   }
   return { version, protocols, platforms };
@@ -140,7 +143,7 @@ export function parseDownloadInfo(doc: unknown, url: string, requested: Platform
   };
   if (!isObject(doc)) return fail('download metadata is not a JSON object');
   if (doc.os !== requested.os || doc.arch !== requested.arch) {
-    fail(`metadata is for ${JSON.stringify(doc.os)}_${JSON.stringify(doc.arch)}, not the requested ${formatPlatform(requested)}`);
+    fail(`"os" and "arch" are not the requested ${formatPlatform(requested)}`);
   }
   const protocols = doc.protocols ?? [];
   if (!isStringArray(protocols) || !protocols.every((p) => PROTOCOL_PATTERN.test(p))) {
@@ -150,10 +153,10 @@ export function parseDownloadInfo(doc: unknown, url: string, requested: Platform
     fail(`provider speaks plugin protocol ${protocols.join(', ')}, but Terraform supports only major versions 5 and 6`);
   }
   if (typeof doc.filename !== 'string' || !isValidPackageFilename(doc.filename)) {
-    fail(`"filename" ${JSON.stringify(doc.filename)} is not a valid package file name (letters, digits, ".", "_", "+", "-", ending in .zip)`);
+    fail('"filename" is not a valid package file name (letters, digits, ".", "_", "+", "-", ending in .zip)');
   }
   if (typeof doc.shasum !== 'string' || !isSha256Hex(doc.shasum)) {
-    fail(`"shasum" ${JSON.stringify(doc.shasum)} is not a sha256 checksum (exactly 64 hex digits)`);
+    fail('"shasum" is not a sha256 checksum (exactly 64 hex digits)');
   }
   return {
     protocols,
@@ -181,7 +184,7 @@ function parseSigningKeys(raw: unknown, url: string): GpgPublicKey[] {
       throw new InvalidUpstreamResponse(url, `gpg_public_keys[${i}] lacks a string "key_id" or "ascii_armor"`);
     }
     if (Buffer.byteLength(k.ascii_armor) > MAX_ARMOR_BYTES) {
-      throw new InvalidUpstreamResponse(url, `gpg_public_keys[${i}] (${k.key_id.slice(0, 40)}) armor exceeds ${MAX_ARMOR_BYTES} bytes`);
+      throw new InvalidUpstreamResponse(url, `gpg_public_keys[${i}] armor exceeds ${MAX_ARMOR_BYTES} bytes`);
     }
     const key: GpgPublicKey = { key_id: k.key_id.slice(0, 64), ascii_armor: k.ascii_armor };
     for (const field of ['trust_signature', 'source', 'source_url'] as const) {
@@ -199,10 +202,10 @@ export function resolveUrl(raw: unknown, base: string, field: string): string {
   try {
     url = new URL(raw, base);
   } catch {
-    throw new InvalidUpstreamResponse(base, `"${field}" ${JSON.stringify(raw.slice(0, 200))} is not a valid URL`);
+    throw new InvalidUpstreamResponse(base, `"${field}" is not a valid URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InvalidUpstreamResponse(base, `"${field}" uses ${url.protocol}; only http and https are accepted`);
+    throw new InvalidUpstreamResponse(base, `"${field}" is not an http or https URL`);
   }
   if (url.username || url.password) {
     throw new InvalidUpstreamResponse(base, `"${field}" embeds credentials, which are not permitted`);

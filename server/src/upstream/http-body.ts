@@ -1,15 +1,15 @@
 /**
  * Response bodies from an upstream we do not control: bounded in size, watched
- * for stalls, and checked for completeness. A body that stops early is an
- * IntegrityError (the bytes are not what the server promised), not a quiet
- * short file that a later checksum would have to explain.
+ * for stalls, and checked for completeness. A body that stops early is a
+ * TruncatedResponse (the bytes are not what the server promised), not a quiet
+ * short file that a later checksum would have to explain. All of these are the
+ * upstream's failures (UpstreamError), never the client's.
  */
 
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { IntegrityError, LimitExceeded } from '../errors.js';
 import { abortError } from '../storage/streaming.js';
-import { TruncatedResponse, UpstreamUnavailable } from './errors.js';
+import { TruncatedResponse, UpstreamTimeout, UpstreamTooLarge, describeUrl } from './errors.js';
 
 export type BodyOutcome = 'ok' | 'truncated' | 'too_large' | 'timeout' | 'aborted';
 
@@ -69,15 +69,16 @@ export function guardBody(res: IncomingMessage, guard: BodyGuard): Readable {
   };
   const truncated = () =>
     new TruncatedResponse(
-      `truncated response from ${guard.url}: received ${received} bytes` +
+      `truncated response from ${describeUrl(guard.url)}: received ${received} bytes` +
         (declared === undefined ? ' before the connection closed' : ` of the ${declared} announced by Content-Length`),
+      guard.url,
     );
   const armIdle = () => {
     clearTimeout(idleTimer);
     if (settled) return;
     idleTimer = setTimeout(() => {
       if (res.isPaused()) armIdle();
-      else fail(new UpstreamUnavailable(`no data from ${guard.url} for ${guard.idleTimeoutMs / 1000} s`, { url: guard.url }));
+      else fail(new UpstreamTimeout(`no data from ${describeUrl(guard.url)} for ${guard.idleTimeoutMs / 1000} s`, { url: guard.url }));
     }, guard.idleTimeoutMs);
   };
   const onAbort = () => fail(abortError(guard.signal));
@@ -87,7 +88,7 @@ export function guardBody(res: IncomingMessage, guard: BodyGuard): Readable {
     if (settled) return;
     received += chunk.length;
     if (received > guard.maxBytes) {
-      fail(new LimitExceeded(`response from ${guard.url} exceeds ${guard.maxBytes} bytes`));
+      fail(new UpstreamTooLarge(`response from ${describeUrl(guard.url)} exceeds ${guard.maxBytes} bytes`, guard.url));
       return;
     }
     armIdle();
@@ -116,7 +117,7 @@ export function guardBody(res: IncomingMessage, guard: BodyGuard): Readable {
   if (guard.deadlineMs !== undefined) {
     const ms = guard.deadlineMs;
     deadlineTimer = setTimeout(
-      () => fail(new UpstreamUnavailable(`response from ${guard.url} took more than ${ms / 1000} s`, { url: guard.url })),
+      () => fail(new UpstreamTimeout(`response from ${describeUrl(guard.url)} took more than ${ms / 1000} s`, { url: guard.url })),
       ms,
     );
   }
@@ -125,9 +126,9 @@ export function guardBody(res: IncomingMessage, guard: BodyGuard): Readable {
 }
 
 function outcomeOf(err: Error): BodyOutcome {
-  if (err instanceof LimitExceeded) return 'too_large';
-  if (err instanceof IntegrityError) return 'truncated';
-  if (err instanceof UpstreamUnavailable) return 'timeout';
+  if (err instanceof UpstreamTooLarge) return 'too_large';
+  if (err instanceof TruncatedResponse) return 'truncated';
+  if (err instanceof UpstreamTimeout) return 'timeout';
   return 'aborted';
 }
 

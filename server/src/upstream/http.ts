@@ -8,11 +8,13 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import type { Readable } from 'node:stream';
-import { LimitExceeded, NotFound } from '../errors.js';
+import { NotFound, UpstreamError } from '../errors.js';
 import { abortError } from '../storage/streaming.js';
-import { UpstreamUnavailable } from './errors.js';
+import { InvalidUpstreamResponse, UpstreamRefused, UpstreamTimeout, UpstreamTooLarge, UpstreamUnavailable, describeUrl } from './errors.js';
 import { type BodyOutcome, contentLengthOf, guardBody, readAll } from './http-body.js';
+import { type ReachOptions, STRICT_REACH, guardedLookup, refusalOf } from './reach.js';
 import { type Sleep, Semaphore, backoffDelay, parseRetryAfter, realSleep } from './retry.js';
 
 export interface HttpClientOptions {
@@ -35,6 +37,8 @@ export interface HttpClientOptions {
   sleep?: Sleep;
   now?: () => number;
   random?: () => number;
+  /** Where requests may go (default: HTTPS only, no loopback, link-local or private addresses). */
+  reach?: ReachOptions;
 }
 
 export interface RequestOptions {
@@ -62,6 +66,8 @@ export type RequestResult =
   | 'server_error'
   | 'rate_limited'
   | 'network_error'
+  /** Not sent: a URL or address this mirror does not fetch (reach.ts). */
+  | 'refused'
   | BodyOutcome;
 
 export interface HttpStats {
@@ -94,7 +100,8 @@ const PERMANENT_NETWORK_CODES = /^(ENOTFOUND|CERT_|ERR_TLS_CERT|UNABLE_TO_|DEPTH
 export class HttpClient {
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly slots: Semaphore;
-  private readonly o: Required<Omit<HttpClientOptions, 'ca' | 'headers'>> & { headers: Record<string, string> };
+  private readonly o: Required<Omit<HttpClientOptions, 'ca' | 'headers' | 'reach'>> & { headers: Record<string, string> };
+  private readonly reach: ReachOptions;
   private readonly counts = { attempts: 0, retries: 0, results: {} as Record<RequestResult, number> };
 
   constructor(options: HttpClientOptions = {}) {
@@ -113,11 +120,14 @@ export class HttpClient {
       random: options.random ?? Math.random,
     };
     this.slots = new Semaphore(this.o.concurrency);
+    this.reach = options.reach ?? STRICT_REACH;
+    // The check runs where the address is known: in the agents' lookup, for every new connection.
+    const lookup = guardedLookup(this.reach, (host, address, range) => refused(host, address, range));
     this.agents = {
-      http: new http.Agent({ keepAlive: true }),
-      https: new https.Agent({ keepAlive: true, ...(options.ca === undefined ? {} : { ca: options.ca }) }),
+      http: new http.Agent({ keepAlive: true, lookup }),
+      https: new https.Agent({ keepAlive: true, lookup, ...(options.ca === undefined ? {} : { ca: options.ca }) }),
     };
-    for (const r of ['ok', 'not_found', 'client_error', 'server_error', 'rate_limited', 'network_error', 'truncated', 'too_large', 'timeout', 'aborted'] as const) {
+    for (const r of ['ok', 'not_found', 'client_error', 'server_error', 'rate_limited', 'network_error', 'refused', 'truncated', 'too_large', 'timeout', 'aborted'] as const) {
       this.counts.results[r] = 0;
     }
   }
@@ -130,7 +140,7 @@ export class HttpClient {
       if (declared !== undefined && declared > opts.limit) {
         res.destroy();
         release('too_large');
-        throw new LimitExceeded(`response from ${finalUrl} is ${declared} bytes, more than the ${opts.limit} allowed`);
+        throw new UpstreamTooLarge(`response from ${describeUrl(finalUrl)} is ${declared} bytes, more than the ${opts.limit} allowed`, finalUrl);
       }
       const body = guardBody(res, {
         url: finalUrl,
@@ -145,19 +155,23 @@ export class HttpClient {
       } catch (err) {
         // A cut or stalled document is most likely a network hiccup: try again,
         // and report the integrity problem only if it keeps happening.
-        if (err instanceof LimitExceeded || (err as Error).name === 'AbortError') throw err;
+        if (err instanceof UpstreamTooLarge || (err as Error).name === 'AbortError') throw err;
         throw new Retryable((err as Error).message, { exhausted: err as Error, cause: err });
       }
     });
   }
 
-  /** A JSON document; the parse error names the URL. */
+  /**
+   * A JSON document. A body that does not parse is described by its content
+   * type and size: JSON.parse's message quotes the text, which is the
+   * upstream's to say, not ours to repeat.
+   */
   async getJson(url: string, opts: RequestOptions & { limit: number }): Promise<{ url: string; contentType: string; value: unknown }> {
     const res = await this.getBuffer(url, { ...opts, accept: 'application/json' });
     try {
       return { url: res.url, contentType: res.contentType, value: JSON.parse(res.body.toString('utf8')) };
-    } catch (err) {
-      throw new UpstreamUnavailable(`${res.url} did not return valid JSON: ${(err as Error).message}`, { url: res.url });
+    } catch {
+      throw new InvalidUpstreamResponse(res.url, `expected a JSON document, got ${res.body.length} bytes of ${describeContentType(res.contentType)} that do not parse as JSON`);
     }
   }
 
@@ -174,7 +188,7 @@ export class HttpClient {
       if (declared !== undefined && declared > maxBytes) {
         res.destroy();
         release('too_large');
-        throw new LimitExceeded(`download ${finalUrl} is ${declared} bytes, more than the ${maxBytes} allowed`);
+        throw new UpstreamTooLarge(`download ${describeUrl(finalUrl)} is ${declared} bytes, more than the ${maxBytes} allowed`, finalUrl);
       }
       const body = guardBody(res, { url: finalUrl, maxBytes, idleTimeoutMs: this.o.idleTimeoutMs, signal, onSettled: release });
       return { url: finalUrl, contentLength: declared, body };
@@ -213,8 +227,9 @@ export class HttpClient {
       }
     }
     if (last?.details.exhausted) throw last.details.exhausted;
-    throw new UpstreamUnavailable(
-      `GET ${url} failed after ${this.o.maxAttempts} attempt(s): ${last?.message ?? 'no attempt made'}`,
+    const Failure = last?.details.result === 'timeout' ? UpstreamTimeout : UpstreamUnavailable;
+    throw new Failure(
+      `GET ${describeUrl(url)} failed after ${this.o.maxAttempts} attempt(s): ${last?.message ?? 'no attempt made'}`,
       { url, status: last?.details.status, attempts: this.o.maxAttempts },
       { cause: last },
     );
@@ -225,7 +240,7 @@ export class HttpClient {
     if (asked === undefined) return backoffDelay(retry, this.o.backoffBaseMs, this.o.backoffCapMs, this.o.random);
     if (asked > this.o.retryAfterCapMs) {
       throw new UpstreamUnavailable(
-        `GET ${url}: upstream asked to retry after ${Math.ceil(asked / 1000)} s (HTTP ${last?.details.status}), ` +
+        `GET ${describeUrl(url)}: upstream asked to retry after ${Math.ceil(asked / 1000)} s (HTTP ${last?.details.status}), ` +
           `longer than the ${this.o.retryAfterCapMs / 1000} s this mirror waits; giving up`,
         { url, status: last?.details.status },
       );
@@ -261,20 +276,29 @@ export class HttpClient {
     let current = parseUrl(start);
     const origin = current.origin;
     for (let hops = 0; ; hops++) {
+      this.assertSecure(current);
       const headers = { ...(current.origin === origin ? this.o.headers : {}), ...(accept ? { accept } : {}) };
       const res = await this.send(current, headers, signal);
       const status = res.statusCode ?? 0;
       if (!REDIRECTS.has(status)) return { res, finalUrl: current.href };
       res.resume();
+      const here = describeUrl(current);
       const location = res.headers.location;
-      if (location === undefined) throw new UpstreamUnavailable(`${current.href} answered ${status} without a Location`, { url: current.href, status });
-      if (hops >= maxRedirects) throw new UpstreamUnavailable(`${start}: more than ${maxRedirects} redirects`, { url: start, status });
+      if (location === undefined) throw new InvalidUpstreamResponse(current.href, `answered ${status} without a Location`);
+      if (hops >= maxRedirects) throw new UpstreamUnavailable(`${describeUrl(start)}: more than ${maxRedirects} redirects`, { url: start, status });
       const next = parseUrl(location, current);
       // A signed download is worth nothing if an attacker on the path can serve it: never leave TLS.
       if (current.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new UpstreamUnavailable(`${current.href} redirects to insecure ${next.href}; refused`, { url: current.href, status });
+        throw new UpstreamRefused(`${here} redirects to insecure ${describeUrl(next)}; refused`, current.host);
       }
       current = next;
+    }
+  }
+
+  /** Plain http is fetched only from an upstream configured with a plain http url (the operator's choice). */
+  private assertSecure(url: URL): void {
+    if (this.reach.requireHttps && url.protocol !== 'https:') {
+      throw new UpstreamRefused(`refused to fetch ${describeUrl(url)}: upstream URLs must be HTTPS`, url.host);
     }
   }
 
@@ -285,7 +309,8 @@ export class HttpClient {
     if (status === 404 || status === 410) {
       throw new NotFound(`upstream answered ${status} for ${url}`);
     }
-    const detail = `GET ${url} answered ${status} ${res.statusMessage ?? ''}`.trimEnd();
+    // The reason phrase is the upstream's text: the status code says enough.
+    const detail = `GET ${describeUrl(url)} answered ${status}`;
     if (status === 429 || status === 503) {
       release(status === 429 ? 'rate_limited' : 'server_error');
       throw new Retryable(detail, { status, retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.o.now()) });
@@ -299,7 +324,13 @@ export class HttpClient {
   }
 
   /** Sends one GET and resolves on its response headers, within the connect and response timeouts. */
-  private send(url: URL, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
+  private async send(url: URL, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
+    // An IP literal is connected to without a lookup, so the agents' check never sees it.
+    const literal = url.hostname.replace(/^\[|\]$/g, '');
+    if (net.isIP(literal)) {
+      const range = await refusalOf(literal, this.reach);
+      if (range !== undefined) throw refused(url.host, literal, range);
+    }
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal));
       const secure = url.protocol === 'https:';
@@ -346,32 +377,50 @@ export class HttpClient {
 }
 
 function classifyNetworkError(err: Error, url: URL): Error {
-  if (err instanceof Retryable || err.name === 'AbortError') return err;
+  if (err instanceof Retryable || err instanceof UpstreamError || err.name === 'AbortError') return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  const message = `GET ${url.href}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`;
+  const message = `GET ${describeUrl(url)}: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`;
   if (PERMANENT_NETWORK_CODES.test(code)) return new UpstreamUnavailable(message, { url: url.href }, { cause: err });
   return new Retryable(message, { cause: err });
 }
 
 function resultOf(err: unknown): RequestResult {
   if (err instanceof NotFound) return 'not_found';
-  if (err instanceof LimitExceeded) return 'too_large';
+  if (err instanceof UpstreamTooLarge) return 'too_large';
+  if (err instanceof UpstreamRefused) return 'refused';
   if (err instanceof Error && err.name === 'AbortError') return 'aborted';
   if (err instanceof Retryable && err.details.result) return err.details.result;
   return 'network_error';
 }
 
+/** A URL to fetch (`base`: the answer whose Location it came from); what it says is not quoted back. */
 function parseUrl(raw: string, base?: URL): URL {
+  const from = base ? ` (a redirect from ${describeUrl(base)})` : '';
   let url: URL;
   try {
     url = new URL(raw, base);
   } catch {
-    throw new UpstreamUnavailable(`invalid URL ${JSON.stringify(raw)}${base ? ` (relative to ${base.href})` : ''}`);
+    throw new UpstreamRefused(`refused to fetch an invalid URL${from}`, base?.host ?? '');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UpstreamUnavailable(`unsupported URL scheme in ${JSON.stringify(url.href)}: only http and https are fetched`);
+    throw new UpstreamRefused(`refused to fetch a ${url.protocol.slice(0, 20)} URL${from}: only https (or http where configured) is fetched`, base?.host ?? url.host);
   }
-  if (url.username || url.password) throw new UpstreamUnavailable(`URL ${JSON.stringify(raw)} embeds credentials; refused`);
+  if (url.username || url.password) throw new UpstreamRefused(`refused to fetch ${describeUrl(url)}${from}: it embeds credentials`, url.host);
   url.hash = '';
   return url;
+}
+
+function refused(host: string, address: string, range: string): UpstreamRefused {
+  const where = host === address || host === `[${address}]` ? address : `${host} (${address})`;
+  return new UpstreamRefused(
+    `refused to connect to ${where}: a ${range} address, and this upstream is not itself on such a network ` +
+      '(URLs an upstream hands out may not reach loopback, link-local or private addresses)',
+    host,
+  );
+}
+
+/** A Content-Type as messages show it: the media type only, bounded, or "no Content-Type". */
+export function describeContentType(raw: string): string {
+  const media = /^[A-Za-z0-9!#$&^_.+-]{1,64}\/[A-Za-z0-9!#$&^_.+-]{1,64}/.exec(raw.trim())?.[0];
+  return media ?? (raw.trim() === '' ? 'no Content-Type' : 'an unrecognised Content-Type');
 }

@@ -1,9 +1,11 @@
 /**
  * Provider Registry Protocol client for one upstream hostname: service
  * discovery, the versions list, download metadata, and the release files.
- * `RegistryClients` maps hostnames to clients from the `upstream` config.
+ * `RegistryClients` maps hostnames to clients from the `upstream` config, and
+ * is the one place that refuses a hostname with no upstream.
  */
 
+import type { LookupFunction } from 'node:net';
 import type { UpstreamConfig } from '../config/types.js';
 import { InvalidInput, NotFound } from '../errors.js';
 import { isValidHostname, isValidNamespace, isValidType } from '../providers/address.js';
@@ -11,8 +13,9 @@ import { formatPlatform, platformOf } from '../providers/platform.js';
 import { isValidVersion } from '../providers/version.js';
 import { abortError } from '../storage/streaming.js';
 import { type DownloadInfo, type VersionList, parseDiscovery, parseDownloadInfo, parseVersionList } from './documents.js';
-import { InvalidUpstreamResponse } from './errors.js';
-import { HttpClient, type HttpClientOptions, type HttpStats, type StreamedResponse } from './http.js';
+import { InvalidUpstreamResponse, UnknownUpstream, describeUrl } from './errors.js';
+import { HttpClient, type HttpClientOptions, type HttpStats, type StreamedResponse, describeContentType } from './http.js';
+import { type AddressClassifier, isOnPrivateNetwork } from './reach.js';
 
 /** Response size bounds, per document kind (the largest real ones are far below). */
 export const UPSTREAM_LIMITS = {
@@ -26,6 +29,12 @@ export const UPSTREAM_LIMITS = {
 const DISCOVERY_TTL_MS = 60 * 60 * 1000;
 const DISCOVERY_REDIRECTS = 3;
 
+/** Upstreams every mirror knows without configuration; `upstream` blocks add to or override them. */
+export const BUILT_IN_UPSTREAMS: Readonly<Record<string, UpstreamConfig>> = {
+  'registry.terraform.io': { url: 'https://registry.terraform.io/' },
+  'registry.opentofu.org': { url: 'https://registry.opentofu.org/' },
+};
+
 /** What the write path needs from an upstream registry (the port; this client and test fakes implement it). */
 export interface ProviderRegistry {
   readonly hostname: string;
@@ -37,13 +46,22 @@ export interface ProviderRegistry {
   download(url: string, signal?: AbortSignal): Promise<StreamedResponse>;
 }
 
-export interface RegistryClientOptions extends HttpClientOptions {
+export interface RegistryClientOptions extends Omit<HttpClientOptions, 'reach'> {
   hostname: string;
-  /** Where discovery is done, e.g. "https://registry.terraform.io/" (a trailing slash is added if missing). */
+  /**
+   * Where discovery is done, e.g. "https://registry.terraform.io/" (a trailing
+   * slash is added if missing). It also decides where the URLs this upstream
+   * hands out may lead: HTTPS only unless it is plain http itself, and
+   * loopback, link-local or private addresses only if it is on one itself.
+   */
   url: string;
   discoveryTtlMs?: number;
   /** Largest archive accepted, bytes (default 2 GiB). */
   downloadMaxBytes?: number;
+  /** The resolver for every connection (default dns.lookup). */
+  lookup?: LookupFunction;
+  /** Which addresses count as loopback/link-local/private (default reach.forbiddenRange). */
+  classifyAddress?: AddressClassifier;
 }
 
 export class RegistryClient implements ProviderRegistry {
@@ -53,11 +71,22 @@ export class RegistryClient implements ProviderRegistry {
   private readonly now: () => number;
   private discovered: { base: string; at: number } | undefined;
   private pending: Promise<string> | undefined;
+  private privateNetwork: boolean | undefined;
 
   constructor(private readonly options: RegistryClientOptions) {
     this.hostname = options.hostname;
     this.discoveryUrl = new URL('.well-known/terraform.json', withSlash(options.url)).href;
-    this.http = new HttpClient(options);
+    const reachOpts = { lookup: options.lookup, classify: options.classifyAddress };
+    this.http = new HttpClient({
+      ...options,
+      reach: {
+        ...reachOpts,
+        requireHttps: new URL(options.url).protocol === 'https:',
+        // Asked only when a connection would reach a forbidden address; a name that
+        // did not resolve is asked again next time rather than remembered as public.
+        allowPrivate: async () => (this.privateNetwork ??= await isOnPrivateNetwork(options.url, reachOpts)) ?? false,
+      },
+    });
     this.now = options.now ?? Date.now;
   }
 
@@ -97,7 +126,7 @@ export class RegistryClient implements ProviderRegistry {
   }
 
   async fetchBytes(url: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
-    const res = await notFoundAs(this.http.getBuffer(url, { limit, signal }), () => `${url} not found upstream`);
+    const res = await notFoundAs(this.http.getBuffer(url, { limit, signal }), () => `${describeUrl(url)} not found upstream`);
     return res.body;
   }
 
@@ -106,7 +135,7 @@ export class RegistryClient implements ProviderRegistry {
   }
 
   download(url: string, signal?: AbortSignal): Promise<StreamedResponse> {
-    return notFoundAs(this.http.getStream(url, { signal, maxBytes: this.options.downloadMaxBytes }), () => `${url} not found upstream`);
+    return notFoundAs(this.http.getStream(url, { signal, maxBytes: this.options.downloadMaxBytes }), () => `${describeUrl(url)} not found upstream`);
   }
 
   stats(): HttpStats {
@@ -120,14 +149,14 @@ export class RegistryClient implements ProviderRegistry {
   private async discover(): Promise<string> {
     const res = await notFoundAs(
       this.http.getJson(this.discoveryUrl, { limit: UPSTREAM_LIMITS.discovery, maxRedirects: DISCOVERY_REDIRECTS }),
-      () => `${this.hostname} offers no services: ${this.discoveryUrl} was not found`,
+      () => `${this.hostname} offers no services: ${describeUrl(this.discoveryUrl)} was not found`,
     );
     // Terraform refuses a discovery document not served as JSON; so do we, to fail the same way.
     if (!/^application\/json\b/i.test(res.contentType)) {
-      throw new InvalidUpstreamResponse(res.url, `discovery document has Content-Type ${JSON.stringify(res.contentType)}, expected application/json`);
+      throw new InvalidUpstreamResponse(res.url, `discovery document has ${describeContentType(res.contentType)}, expected application/json`);
     }
     const base = parseDiscovery(res.value, res.url);
-    if (base === undefined) throw new NotFound(`${this.hostname} does not offer the provider registry protocol (no "providers.v1" in ${res.url})`);
+    if (base === undefined) throw new NotFound(`${this.hostname} does not offer the provider registry protocol (no "providers.v1" in ${describeUrl(res.url)})`);
     this.discovered = { base, at: this.now() };
     return base;
   }
@@ -139,26 +168,41 @@ export class RegistryClient implements ProviderRegistry {
 
 export interface RegistryClientsOptions extends Omit<RegistryClientOptions, 'hostname' | 'url'> {}
 
-/** One client per upstream hostname, created on first use. */
+/**
+ * One client per upstream hostname, created on first use. Only built-in and
+ * configured upstreams get one: any other hostname is refused by name before
+ * a single request, so a definition cannot make the mirror contact a host of
+ * its choosing (and metric labels stay the configured hostnames).
+ */
 export class RegistryClients {
   private readonly clients = new Map<string, RegistryClient>();
+  private readonly upstreams: Record<string, UpstreamConfig>;
 
   constructor(
-    private readonly upstreams: Record<string, UpstreamConfig>,
+    upstreams: Record<string, UpstreamConfig>,
     private readonly options: RegistryClientsOptions = {},
-  ) {}
+  ) {
+    const configured = Object.entries(upstreams).map(([host, u]) => [host.toLowerCase(), u] as const);
+    this.upstreams = { ...BUILT_IN_UPSTREAMS, ...Object.fromEntries(configured) };
+  }
 
-  /** The client for `hostname`: its configured url, else https://<hostname>/ as Terraform would use. */
+  /** The client for `hostname` (its configured url); UnknownUpstream when it has no upstream. */
   get(hostname: string): RegistryClient {
-    if (!isValidHostname(hostname)) throw new InvalidInput(`invalid registry hostname ${JSON.stringify(hostname)}`, { key: 'hostname' });
+    if (!isValidHostname(hostname)) throw new InvalidInput(`invalid registry hostname ${JSON.stringify(hostname.slice(0, 300))}`, { key: 'hostname' });
     const key = hostname.toLowerCase();
     let client = this.clients.get(key);
     if (client === undefined) {
-      const url = this.upstreams[key]?.url ?? `https://${key}/`;
-      client = new RegistryClient({ ...this.options, hostname: key, url });
+      const upstream = Object.hasOwn(this.upstreams, key) ? this.upstreams[key] : undefined;
+      if (upstream === undefined) throw new UnknownUpstream(key);
+      client = new RegistryClient({ ...this.options, hostname: key, url: upstream.url });
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  /** Hostnames that have an upstream, lowercase. */
+  hostnames(): string[] {
+    return Object.keys(this.upstreams).sort();
   }
 
   /** Counters per hostname, for metrics. */

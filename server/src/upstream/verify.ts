@@ -6,6 +6,11 @@
  *   3. the SHA256SUMS signature verifies with one of the listed keys.
  * Failing any step rejects the package, so the messages say which step failed
  * ("checksum" or "signature") for operators reading a job's error.
+ *
+ * These stay IntegrityErrors, unlike the UpstreamErrors of a misbehaving
+ * answer: a bad signature or checksum is a property of the package, the same
+ * whoever serves it, and no retry will fix it. Messages name digests, key ids
+ * and line numbers, never the text of SHA256SUMS or of a key.
  */
 
 import * as openpgp from 'openpgp';
@@ -35,7 +40,11 @@ export function verifyShasumsLine(shasums: Uint8Array | string, filename: string
   try {
     sums = parseSha256Sums(text);
   } catch (err) {
-    if (err instanceof InvalidInput) throw new IntegrityError(`SHA256SUMS cannot be used to check the checksum of ${filename}: ${err.message}`);
+    // The parser's message quotes the offending line: say where, not what.
+    if (err instanceof InvalidInput) {
+      const where = err.details.line === undefined ? 'it is malformed' : `line ${err.details.line} is malformed`;
+      throw new IntegrityError(`SHA256SUMS cannot be used to check the checksum of ${filename}: ${where}`);
+    }
     throw err;
   }
   const listed = sums.get(filename);
@@ -66,10 +75,10 @@ export async function verifySignature(shasums: Uint8Array, signature: Uint8Array
   }
   const parsed = await readDetachedSignature(signature);
   const tried: string[] = [];
-  for (const candidate of keys) {
+  for (const [i, candidate] of keys.entries()) {
     const outcome = await tryKey(shasums, parsed, candidate);
     if (typeof outcome !== 'string') return outcome;
-    tried.push(`${candidate.key_id || '(no key_id)'} (${outcome})`);
+    tried.push(`${keyLabel(candidate.key_id, i)} (${outcome})`);
   }
   const signedBy = parsed.getSigningKeyIDs().map((id) => id.toHex().toUpperCase());
   throw new IntegrityError(
@@ -78,12 +87,23 @@ export async function verifySignature(shasums: Uint8Array, signature: Uint8Array
   );
 }
 
+/** A listed key_id as messages show it: only when it looks like one (hex), else its position. */
+function keyLabel(keyId: string, index: number): string {
+  return /^[0-9A-Fa-f]{8,40}$/.test(keyId) ? keyId : `key #${index + 1}`;
+}
+
+/** A library's message, bounded: openpgp's are its own words, but a long one says nothing more. */
+function reason(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
 async function readDetachedSignature(signature: Uint8Array): Promise<openpgp.Signature> {
   if (signature.length > MAX_ARMOR_BYTES) throw new IntegrityError(`signature file is ${signature.length} bytes, more than ${MAX_ARMOR_BYTES}`);
   try {
     return await openpgp.readSignature({ binarySignature: signature });
   } catch (err) {
-    throw new IntegrityError(`signature file is not a binary OpenPGP signature: ${(err as Error).message}`);
+    throw new IntegrityError(`signature file is not a binary OpenPGP signature: ${reason(err)}`);
   }
 }
 
@@ -94,7 +114,7 @@ async function tryKey(shasums: Uint8Array, signature: openpgp.Signature, candida
   try {
     key = await openpgp.readKey({ armoredKey: candidate.ascii_armor });
   } catch (err) {
-    return `unreadable key: ${(err as Error).message}`;
+    return `unreadable key: ${reason(err)}`;
   }
   try {
     const result = await openpgp.verify({
@@ -108,9 +128,9 @@ async function tryKey(shasums: Uint8Array, signature: openpgp.Signature, candida
     const outcomes = await Promise.allSettled(result.signatures.map((s) => s.verified));
     if (outcomes.length === 0) return 'no signature packet';
     const failure = outcomes.find((o) => o.status === 'rejected');
-    if (!outcomes.some((o) => o.status === 'fulfilled')) return failure ? String((failure.reason as Error).message) : 'not verified';
+    if (!outcomes.some((o) => o.status === 'fulfilled')) return failure ? reason(failure.reason) : 'not verified';
   } catch (err) {
-    return (err as Error).message;
+    return reason(err);
   }
   return {
     keyId: key.getKeyID().toHex().toUpperCase(),
