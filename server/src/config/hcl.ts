@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { InvalidInput } from '../errors.js';
+import { HclSyntaxError, parseHcl as parseHclText } from '../hcl/parse.js';
 import { blockSegment, locateKeys, type Locations } from './locate.js';
 import { didYouMean, type Origin, type Problems, type Setting } from './problems.js';
 import { BLOCK_NAMES, KEY_BY_PATH, UPSTREAM_BLOCK, envName, keysOfBlock, topLevelNames } from './schema.js';
@@ -18,41 +19,21 @@ export interface FileLayer {
   upstreams: Map<string, Setting>;
 }
 
-/** Parses HCL text; syntax errors become one InvalidInput with the first diagnostic's position. */
+/** Parses HCL text; syntax errors become one InvalidInput naming `file`, positioned at the first diagnostic. */
 export async function parseHcl(file: string, text: string): Promise<Record<string, unknown>> {
   try {
-    // Loaded on first use: the WebAssembly parser costs half a second to load,
-    // which commands run without a config file should not pay.
-    const { parse } = await import('@cdktf/hcl2json');
-    return (await parse(file, text)) as Record<string, unknown>;
+    return await parseHclText(text);
   } catch (err) {
-    throw syntaxError(file, err instanceof Error ? err.message : String(err));
+    throw err instanceof HclSyntaxError ? syntaxError(file, err) : err;
   }
 }
 
-/**
- * hcl2json reports "parse config: [<file>:L,C-L,C: Summary; Detail. <file>:...]".
- * Diagnostics are found by their "<file>:L,C-...: " prefix, which we know
- * exactly because we passed the file name in.
- */
-export function syntaxError(file: string, message: string): InvalidInput {
-  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`${escaped}:(\\d+),(\\d+)-(?:\\d+,)?\\d+: `, 'g');
-  const starts = [...message.matchAll(re)];
-  if (starts.length === 0) return new InvalidInput(`${file}: cannot parse: ${message}`, { file });
-  const all = starts.map((m, n) => {
-    const end = starts[n + 1]?.index ?? message.lastIndexOf(']');
-    const text = message.slice(m.index! + m[0].length, end > m.index! ? end : undefined).trim();
-    return { line: Number(m[1]), column: Number(m[2]), text: text.replace('; ', ': ') };
-  });
-  // One unterminated string cascades into the same diagnostic on every later line; the first says it all.
-  const lines = all.filter((d, n) => all.findIndex((o) => o.text === d.text) === n);
-  const first = lines[0]!;
-  return new InvalidInput(lines.map((l) => `${file}:${l.line}:${l.column}: ${l.text}`).join('\n'), {
-    file,
-    line: first.line,
-    column: first.column,
-  });
+/** One line per diagnostic, "file:line:column: Summary: Detail". */
+function syntaxError(file: string, err: HclSyntaxError): InvalidInput {
+  const first = err.diagnostics[0];
+  if (!first) return new InvalidInput(`${file}: cannot parse: ${err.raw}`, { file });
+  const lines = err.diagnostics.map((d) => `${file}:${d.line}:${d.column}: ${d.message}`);
+  return new InvalidInput(lines.join('\n'), { file, line: first.line, column: first.column });
 }
 
 /** Walks the parsed document; every problem is collected, good keys still land in the layer. */

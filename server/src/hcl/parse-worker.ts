@@ -1,5 +1,5 @@
 /**
- * Worker-thread side of parseHclOffThread(): hcl2json (Go compiled to
+ * Worker-thread side of parseHcl(): hcl2json (Go compiled to
  * WebAssembly) runs synchronously and costs about a second per 100 KiB, so
  * it must not run on the thread that serves requests.
  */

@@ -6,7 +6,7 @@
  * Positions come from hcl-scan: block lines always, columns where found.
  */
 
-import { parseHclOffThread } from '../../hcl/parse.js';
+import { HclSyntaxError, parseHcl } from '../../hcl/parse.js';
 import type { BlockSite, HclSites } from './hcl-scan.js';
 import type { Located, LocatedEntry } from './located.js';
 import type { Problems } from './problems.js';
@@ -17,10 +17,6 @@ const BLOCK = 'provider';
 const EXAMPLE = 'provider "hashicorp/aws" { versions = [...], platforms = [...] }';
 const START: Position = { line: 1, column: 1 };
 
-// The name hcl2json sees, so its diagnostics can be found by a known prefix
-// whatever the caller's file name contains.
-const INTERNAL_NAME = 'definitions.hcl';
-
 /** Where the provider blocks are, found without the (slow) real parser: for early limits. */
 export function providerBlockSites(sites: HclSites): BlockSite[] {
   return sites.blocks.filter((b) => b.type === BLOCK);
@@ -30,11 +26,10 @@ export function providerBlockSites(sites: HclSites): BlockSite[] {
 export async function readHcl(text: string, sites: HclSites, problems: Problems): Promise<ProviderEntry[] | undefined> {
   let doc: Record<string, unknown>;
   try {
-    // On a worker thread: the WebAssembly parser blocks for about a second per
-    // 100 KiB, which must not stall the server's other requests.
-    doc = await parseHclOffThread(INTERNAL_NAME, text);
+    doc = await parseHcl(text);
   } catch (err) {
-    reportSyntax(err instanceof Error ? err.message : String(err), sites, problems);
+    if (!(err instanceof HclSyntaxError)) throw err;
+    reportSyntax(err, sites, problems);
     return undefined;
   }
   const entries: ProviderEntry[] = [];
@@ -98,30 +93,16 @@ function labelError(): string {
 }
 
 /**
- * hcl2json reports "parse config: [<file>:L,C-L,C: Summary; Detail. <file>:...]".
- * Its structural errors ("cannot have blocks with and without labels",
+ * hcl2json's structural errors ("cannot have blocks with and without labels",
  * "Unable to convert Block to JSON") carry no position; those come from
  * provider blocks with other than one label, which the scan can find.
  */
-function reportSyntax(message: string, sites: HclSites, problems: Problems): void {
-  const range = `${INTERNAL_NAME.replace('.', '\\.')}:(\\d+),(\\d+)-(?:\\d+,)?\\d+`;
-  const starts = [...message.matchAll(new RegExp(`${range}: `, 'g'))];
-  // Diagnostics may mention other places ("already set at <file>:2,3-9"); say "line 2" instead.
-  const mentions = new RegExp(range, 'g');
-  const seen = new Set<string>();
-  starts.forEach((m, n) => {
-    const end = starts[n + 1]?.index ?? message.lastIndexOf(']');
-    const raw = message.slice(m.index! + m[0].length, end > m.index! ? end : undefined);
-    const text = raw.trim().replace('; ', ': ').replace(mentions, 'line $1');
-    // One unterminated string repeats the same diagnostic on every later line; the first says it all.
-    if (seen.has(text)) return;
-    seen.add(text);
-    problems.add({ line: Number(m[1]), column: Number(m[2]) }, undefined, `HCL syntax error: ${text}`);
-  });
-  if (starts.length > 0) return;
+function reportSyntax(err: HclSyntaxError, sites: HclSites, problems: Problems): void {
+  for (const d of err.diagnostics) problems.add({ line: d.line, column: d.column }, undefined, `HCL syntax error: ${d.message}`);
+  if (err.diagnostics.length > 0) return;
   const misLabeled = sites.blocks.filter((b) => b.type === BLOCK && b.labels.length !== 1);
   for (const b of misLabeled) problems.add(b.pos, BLOCK, labelError());
-  if (misLabeled.length === 0) problems.add(START, undefined, `cannot parse HCL: ${message}`);
+  if (misLabeled.length === 0) problems.add(START, undefined, `cannot parse HCL: ${err.raw}`);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
