@@ -4,6 +4,7 @@ import { AuditRepository } from './db/audit.js';
 import { openDatabase, type Database } from './db/database.js';
 import { JobStatsRepository } from './db/job-stats.js';
 import { JobRepository } from './db/jobs.js';
+import { ObjectReferenceRepository } from './db/object-references.js';
 import { ProviderSetRepository } from './db/provider-sets.js';
 import { ProviderRepository } from './db/providers.js';
 import { SessionRepository } from './db/sessions.js';
@@ -29,6 +30,8 @@ export interface Repositories {
   audit: AuditRepository;
   settings: SettingsRepository;
   loginFailures: LoginFailureRepository;
+  /** Which stored objects rows still name (the orphan sweep). */
+  references: ObjectReferenceRepository;
 }
 
 export function createRepositories(db: Database): Repositories {
@@ -43,6 +46,7 @@ export function createRepositories(db: Database): Repositories {
     audit: new AuditRepository(db),
     settings: new SettingsRepository(db),
     loginFailures: new LoginFailureRepository(db),
+    references: new ObjectReferenceRepository(db),
   };
 }
 
