@@ -40,7 +40,7 @@ export interface AdminApi {
 /** Every admin route, the router built from them, and the OpenAPI document describing exactly those. */
 export function adminApi(deps: AdminApiDeps): AdminApi {
   const { runtime, config } = deps;
-  const auth = new AuthService(runtime.db, config.auth, {
+  const auth = new AuthService(runtime.repos, config.auth, {
     passwords: { cost: config.auth.bcryptCost },
     sessionTtlMs: config.auth.sessionTtl * 1000,
   });
@@ -57,7 +57,7 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
     invalidate: deps.invalidate,
   });
   const routes: RouteSpec[] = [
-    ...authRoutes({ auth }),
+    ...authRoutes({ auth, audit }),
     ...providerRoutes({ providers: runtime.providers, store: runtime.store, invalidate: deps.invalidate }),
     ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts }),
     ...providerSetRoutes({ sets }),

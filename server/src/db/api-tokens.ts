@@ -40,6 +40,7 @@ export class ApiTokenRepository {
       byHash: db.prepare<[string], ApiTokenRow>(`SELECT ${tokenColumns} FROM api_tokens WHERE token_hash = ?`),
       list: db.prepare<[], ApiTokenRow>(`SELECT ${tokenColumns} FROM api_tokens ORDER BY id`),
       revoke: db.prepare<[number, number]>(`UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`),
+      revokeCreatedBy: db.prepare<[number, number]>(`UPDATE api_tokens SET revoked_at = ? WHERE created_by = ? AND revoked_at IS NULL`),
       touch: db.prepare<[number, number, number]>(
         `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)`,
       ),
@@ -70,6 +71,11 @@ export class ApiTokenRepository {
     this.stmts.revoke.run(now, id);
     this.touched.delete(id);
     return this.get(id);
+  }
+
+  /** Revokes every live token a user created (the user is deleted); returns how many. */
+  revokeCreatedBy(userId: number, now: number): number {
+    return this.stmts.revokeCreatedBy.run(now, userId).changes;
   }
 
   /** Records use of a token, at most once a minute; returns whether it wrote. */

@@ -28,6 +28,10 @@ export interface AuditRow {
   userAgent: string | null;
   requestId: string | null;
   details: string | null;
+  /** How many events the row stands for: 1, or more for an aggregated row. */
+  count: number;
+  /** The latest event of an aggregated row (epoch ms); null for a single event. */
+  lastAt: number | null;
 }
 
 export interface AuditQuery {
@@ -47,7 +51,8 @@ export interface AuditQuery {
 
 export const MAX_AUDIT_PAGE = 500;
 
-const columns = `id, at, actor, action, resource, outcome, ip, user_agent AS userAgent, request_id AS requestId, details`;
+const columns = `id, at, actor, action, resource, outcome, ip, user_agent AS userAgent, request_id AS requestId, details,
+  count, last_at AS lastAt`;
 
 /**
  * One condition per filter. An action prefix becomes a range on the column
@@ -80,8 +85,41 @@ export class AuditRepository {
         `INSERT INTO audit_log (at, actor, action, resource, outcome, ip, user_agent, request_id, details)
          VALUES (@at, @actor, @action, @resource, @outcome, @ip, @userAgent, @requestId, @details)`,
       ),
+      // One row per key: the first event inserts it, later ones count into it and bump the
+      // named counter inside details (a JSON object), so the breakdown survives the aggregation.
+      aggregate: db.prepare<[Bindings]>(
+        `INSERT INTO audit_log (at, actor, action, resource, outcome, ip, user_agent, request_id, details, count, last_at, aggregate_key)
+         VALUES (@at, @actor, @action, @resource, @outcome, @ip, @userAgent, @requestId, json_set(coalesce(@details, '{}'), '$.' || @counter, 1), 1, @at, @key)
+         ON CONFLICT (aggregate_key) WHERE aggregate_key IS NOT NULL DO UPDATE SET
+           count = count + 1,
+           last_at = excluded.last_at,
+           user_agent = excluded.user_agent,
+           request_id = excluded.request_id,
+           details = json_set(coalesce(details, '{}'), '$.' || @counter, coalesce(json_extract(details, '$.' || @counter), 0) + 1)`,
+      ),
       prune: db.prepare<[number]>(`DELETE FROM audit_log WHERE at < ?`),
     };
+  }
+
+  /**
+   * Counts one event into the row named by `key` (creating it on the first),
+   * incrementing details[counter]. `counter` must be a plain identifier.
+   */
+  aggregate(row: NewAuditRow, key: string, counter: string, now: number): void {
+    if (!/^[a-z][a-zA-Z0-9]*$/.test(counter)) throw new RangeError(`audit counter ${JSON.stringify(counter)} is not a plain identifier`);
+    this.stmts.aggregate.run({
+      at: now,
+      actor: row.actor,
+      action: row.action,
+      resource: row.resource ?? null,
+      outcome: row.outcome,
+      ip: row.ip ?? null,
+      userAgent: row.userAgent ?? null,
+      requestId: row.requestId ?? null,
+      details: row.details ?? null,
+      counter,
+      key,
+    } as Bindings);
   }
 
   insert(row: NewAuditRow, now: number): number {

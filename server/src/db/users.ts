@@ -14,6 +14,7 @@ export interface UserRow {
   lastLoginAt: number | null;
   lastLoginIp: string | null;
   lastLoginAgent: string | null;
+  passwordChangedAt: number | null;
 }
 
 /** The row login needs: the user plus the bcrypt hash to verify against. */
@@ -30,7 +31,7 @@ export interface NewUser {
 type RawUser = Omit<UserRow, 'disabled'> & { disabled: number };
 
 const userColumns = `id, username, role, disabled, created_at AS createdAt, last_login_at AS lastLoginAt,
-  last_login_ip AS lastLoginIp, last_login_agent AS lastLoginAgent`;
+  last_login_ip AS lastLoginIp, last_login_agent AS lastLoginAgent, password_changed_at AS passwordChangedAt`;
 
 /**
  * Users of the admin API. Usernames compare case-insensitively (the column is
@@ -40,7 +41,7 @@ const userColumns = `id, username, role, disabled, created_at AS createdAt, last
 export class UserRepository {
   private readonly stmts;
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.stmts = {
       insert: db.prepare<[string, string, string, number]>(
         `INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
@@ -53,6 +54,12 @@ export class UserRepository {
       recordLogin: db.prepare<[number, string, string, number]>(
         `UPDATE users SET last_login_at = ?, last_login_ip = ?, last_login_agent = ? WHERE id = ?`,
       ),
+      hashOf: db.prepare<[number], { passwordHash: string }>(`SELECT password_hash AS passwordHash FROM users WHERE id = ?`),
+      setPassword: db.prepare<[string, number, number]>(`UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`),
+      setDisabled: db.prepare<[number, number]>(`UPDATE users SET disabled = ? WHERE id = ?`),
+      setRole: db.prepare<[string, number]>(`UPDATE users SET role = ? WHERE id = ?`),
+      remove: db.prepare<[number]>(`DELETE FROM users WHERE id = ?`),
+      countActiveAdmins: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0`),
     };
   }
 
@@ -87,6 +94,43 @@ export class UserRepository {
   list(): UserRow[] {
     return this.stmts.list.all().map(toUser);
   }
+
+  /** The bcrypt hash of a user, to check a current password; NotFound when there is no such user. */
+  passwordHashOf(id: number): string {
+    const row = this.stmts.hashOf.get(id);
+    if (!row) throw new NotFound(`user ${id} does not exist`);
+    return row.passwordHash;
+  }
+
+  setPassword(id: number, passwordHash: string, now: number): UserRow {
+    if (this.stmts.setPassword.run(passwordHash, now, id).changes === 0) throw new NotFound(`user ${id} does not exist`);
+    return this.get(id);
+  }
+
+  setDisabled(id: number, disabled: boolean): UserRow {
+    if (this.stmts.setDisabled.run(disabled ? 1 : 0, id).changes === 0) throw new NotFound(`user ${id} does not exist`);
+    return this.get(id);
+  }
+
+  setRole(id: number, role: UserRole): UserRow {
+    if (this.stmts.setRole.run(role, id).changes === 0) throw new NotFound(`user ${id} does not exist`);
+    return this.get(id);
+  }
+
+  /** Deletes a user; their sessions go with them (ON DELETE CASCADE). NotFound when absent. */
+  remove(id: number): void {
+    if (this.stmts.remove.run(id).changes === 0) throw new NotFound(`user ${id} does not exist`);
+  }
+
+  /** Enabled admins: the last one may not be disabled, demoted or deleted. */
+  countActiveAdmins(): number {
+    return this.stmts.countActiveAdmins.get()!.n;
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction (changes that span users, sessions and tokens). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
 }
 
 function toUser(row: RawUser): UserRow {
@@ -99,54 +143,9 @@ function toUser(row: RawUser): UserRow {
     lastLoginAt: row.lastLoginAt,
     lastLoginIp: row.lastLoginIp,
     lastLoginAgent: row.lastLoginAgent,
+    passwordChangedAt: row.passwordChangedAt,
   };
 }
 
-/** How many failures matched, and when the latest was (0 / null when none). */
-export interface FailureCount {
-  count: number;
-  last: number | null;
-}
-
-/**
- * Failed logins, kept for throttling. Lives beside users because it is keyed
- * by username (compared case-insensitively, like the users table).
- */
-export class LoginFailureRepository {
-  private readonly stmts;
-
-  constructor(db: Database) {
-    this.stmts = {
-      insert: db.prepare<[string, string, number]>(`INSERT INTO login_failures (username, ip, at) VALUES (?, ?, ?)`),
-      byUsername: db.prepare<[string, number], FailureCount>(
-        `SELECT COUNT(*) AS count, MAX(at) AS last FROM login_failures WHERE username = ? AND at >= ?`,
-      ),
-      byIp: db.prepare<[string, number], FailureCount>(
-        `SELECT COUNT(*) AS count, MAX(at) AS last FROM login_failures WHERE ip = ? AND at >= ?`,
-      ),
-      clearUsername: db.prepare<[string]>(`DELETE FROM login_failures WHERE username = ?`),
-      prune: db.prepare<[number]>(`DELETE FROM login_failures WHERE at < ?`),
-    };
-  }
-
-  record(username: string, ip: string, at: number): void {
-    this.stmts.insert.run(username, ip, at);
-  }
-
-  countForUsername(username: string, since: number): FailureCount {
-    return this.stmts.byUsername.get(username, since)!;
-  }
-
-  countForIp(ip: string, since: number): FailureCount {
-    return this.stmts.byIp.get(ip, since)!;
-  }
-
-  clearUsername(username: string): void {
-    this.stmts.clearUsername.run(username);
-  }
-
-  /** Deletes failures older than `before`; returns how many. */
-  prune(before: number): number {
-    return this.stmts.prune.run(before).changes;
-  }
-}
+// Kept importable from here: the login failures were declared beside users first.
+export { LoginFailureRepository, type FailureCount } from './login-failures.js';

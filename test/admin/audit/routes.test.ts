@@ -49,7 +49,7 @@ test('admins read entries the router recorded, newest first, with ISO times', as
     ['user:alice', 'success'],
   ]);
   const ok = res.body.items[2];
-  t.deepEqual(Object.keys(ok).sort(), ['action', 'actor', 'at', 'details', 'id', 'ip', 'outcome', 'requestId', 'resource', 'userAgent']);
+  t.deepEqual(Object.keys(ok).sort(), ['action', 'actor', 'at', 'count', 'details', 'id', 'ip', 'lastAt', 'outcome', 'requestId', 'resource', 'userAgent']);
   t.like(ok, { action: 'probe.run', resource: 'probe:1', requestId: 'req-ok', userAgent: 'ava-test', at: '2024-05-01T12:00:01.000Z' });
   t.deepEqual(ok.details, { asked: true });
   t.deepEqual(res.body.items[1].details, { error: 'probe failed on purpose' });

@@ -8,6 +8,7 @@ import { createAdminCommand } from '../../../server/src/commands/create-admin.js
 import type { Config } from '../../../server/src/config/types.js';
 import { openDatabase } from '../../../server/src/db/database.js';
 import { UserRepository } from '../../../server/src/db/users.js';
+import { createRepositories } from '../../../server/src/runtime.js';
 import { CLIENT, TEST_PASSWORDS } from './helpers.js';
 
 const PASSWORD = 'Tangerine-Rocket-42';
@@ -39,7 +40,7 @@ test('create-admin reads the password from the first line of stdin and creates a
   t.is(r.out(), 'created admin alice\n');
   const db = openDatabase(r.dbPath);
   t.like(new UserRepository(db).list(), [{ username: 'alice', role: 'admin' }]);
-  const auth = new AuthService(db, { jwtSecret: '', operatorToken: '' }, { passwords: TEST_PASSWORDS });
+  const auth = new AuthService(createRepositories(db), { jwtSecret: '', operatorToken: '' }, { passwords: TEST_PASSWORDS });
   t.truthy((await auth.login('alice', PASSWORD, CLIENT)).token);
   db.close();
 });
@@ -48,7 +49,7 @@ test('create-admin accepts a password split across chunks and a CRLF line ending
   const r = await run('alice', ['Tangerine-', 'Rocket-42\r\n']);
   t.is(r.code, 0, r.err());
   const db = openDatabase(r.dbPath);
-  t.true(await new AuthService(db, { jwtSecret: '', operatorToken: '' }, { passwords: TEST_PASSWORDS }).login('alice', PASSWORD, CLIENT).then(() => true));
+  t.true(await new AuthService(createRepositories(db), { jwtSecret: '', operatorToken: '' }, { passwords: TEST_PASSWORDS }).login('alice', PASSWORD, CLIENT).then(() => true));
   db.close();
 });
 

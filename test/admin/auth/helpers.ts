@@ -1,6 +1,7 @@
 import type { AuthConfig } from '../../../server/src/config/types.js';
 import { openDatabase, type Database } from '../../../server/src/db/database.js';
 import { SettingsRepository } from '../../../server/src/db/settings.js';
+import { createRepositories, type Repositories } from '../../../server/src/runtime.js';
 import { AuthService, type AuthServiceOptions } from '../../../server/src/admin/auth/service.js';
 import { resolveJwtSecret } from '../../../server/src/admin/auth/tokens.js';
 import type { Role } from '../../../server/src/admin/principal.js';
@@ -27,6 +28,7 @@ export interface Setup {
   clock: ManualClock;
   config: AuthConfig;
   auth: AuthService;
+  repos: Repositories;
   /** The HS256 key the service signs with, to craft tokens by hand. */
   secret: Uint8Array;
   addUser(username: string, role?: Role, password?: string): Promise<number>;
@@ -36,9 +38,10 @@ export async function setup(config: Partial<AuthConfig> = {}, options: AuthServi
   const db = openDatabase(':memory:');
   const clock = manualClock();
   const full: AuthConfig = { jwtSecret: '', operatorToken: '', bcryptCost: 12, sessionTtl: 43_200, maxConcurrentLogins: 0, ...config };
-  const auth = new AuthService(db, full, { now: clock.now, passwords: TEST_PASSWORDS, ...options });
+  const repos = createRepositories(db);
+  const auth = new AuthService(repos, full, { now: clock.now, passwords: TEST_PASSWORDS, ...options });
   const secret = resolveJwtSecret(full, new SettingsRepository(db));
   const addUser = async (username: string, role: Role = 'admin', password = PASSWORD) =>
     (await auth.createUser({ username, password, role })).id;
-  return { db, clock, config: full, auth, secret, addUser };
+  return { db, clock, config: full, auth, repos, secret, addUser };
 }

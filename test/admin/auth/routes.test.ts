@@ -19,7 +19,9 @@ async function serve(t: { teardown(fn: () => void): void }) {
     await next();
   });
   app.use(errorHandler());
-  app.use(buildAdminRouter(authRoutes({ auth: s.auth }), { authenticate: (b) => s.auth.authenticate(b), audit: (e) => audit.push(e) }).routes());
+  // Refusals land in the same list, as entries carrying the attempted username and the reason.
+  const sink = { record: (e: AuditEntry) => void audit.push(e), recordLoginRefusal: (e: AuditEntry, username: string, reason: string) => void audit.push({ ...e, details: { username, reason } }) };
+  app.use(buildAdminRouter(authRoutes({ auth: s.auth, audit: sink }), { authenticate: (b) => s.auth.authenticate(b), audit: (e) => audit.push(e) }).routes());
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   t.teardown(() => server.close());
@@ -141,7 +143,7 @@ test('API tokens: admins create (201, secret once), list (no secrets) and revoke
 });
 
 test('the auth routes produce an OpenAPI document', (t) => {
-  const doc = openApiDocument(authRoutes({ auth: {} as never }), { version: 'test' }) as { paths: Record<string, Record<string, unknown>> };
+  const doc = openApiDocument(authRoutes({ auth: {} as never, audit: {} as never }), { version: 'test' }) as { paths: Record<string, Record<string, unknown>> };
   t.deepEqual(Object.keys(doc.paths).sort(), [
     '/admin/api/auth/login', '/admin/api/auth/logout', '/admin/api/auth/me', '/admin/api/auth/sessions',
     '/admin/api/auth/sessions/{id}', '/admin/api/tokens', '/admin/api/tokens/{id}',

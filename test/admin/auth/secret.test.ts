@@ -4,6 +4,7 @@ import { JWT_SECRET_SETTING, resolveJwtSecret } from '../../../server/src/admin/
 import { openDatabase } from '../../../server/src/db/database.js';
 import { SettingsRepository } from '../../../server/src/db/settings.js';
 import { InvalidInput } from '../../../server/src/errors.js';
+import { createRepositories } from '../../../server/src/runtime.js';
 import { CLIENT, PASSWORD, TEST_PASSWORDS } from './helpers.js';
 
 test('with no configured secret, 32 random bytes are generated once and persisted', (t) => {
@@ -18,10 +19,10 @@ test('with no configured secret, 32 random bytes are generated once and persiste
 test('a second service on the same database accepts the first one\'s sessions', async (t) => {
   const db = openDatabase(':memory:');
   const config = { jwtSecret: '', operatorToken: '' };
-  const first = new AuthService(db, config, { passwords: TEST_PASSWORDS });
+  const first = new AuthService(createRepositories(db), config, { passwords: TEST_PASSWORDS });
   await first.createUser({ username: 'alice', password: PASSWORD, role: 'admin' });
   const { token } = await first.login('alice', PASSWORD, CLIENT);
-  const second = new AuthService(db, config, { passwords: TEST_PASSWORDS });
+  const second = new AuthService(createRepositories(db), config, { passwords: TEST_PASSWORDS });
   t.like(await second.authenticate(token), { actor: 'user:alice' });
 });
 

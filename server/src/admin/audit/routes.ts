@@ -35,6 +35,8 @@ const AuditItemSchema = z.object({
   userAgent: z.string().nullable(),
   requestId: z.string().nullable(),
   details: z.unknown().nullable(),
+  count: z.number().describe('events this entry stands for (refused sign-ins are aggregated per username, address and 15 minutes)'),
+  lastAt: z.string().nullable().describe('ISO 8601: the latest of those events, when more than one'),
 });
 
 export const AuditPageSchema = z.object({ items: z.array(AuditItemSchema), total: z.number() });
@@ -70,6 +72,8 @@ export function presentAuditRow(r: AuditRow): z.infer<typeof AuditItemSchema> {
     userAgent: r.userAgent,
     requestId: r.requestId,
     details: parseDetails(r.details),
+    count: r.count,
+    lastAt: r.lastAt === null ? null : new Date(r.lastAt).toISOString(),
   };
 }
 

@@ -2,10 +2,14 @@ import { z } from 'zod';
 import type { ApiTokenRow } from '../../db/api-tokens.js';
 import type { SessionRow } from '../../db/sessions.js';
 import type { UserRow } from '../../db/users.js';
-import { Forbidden, InvalidInput } from '../../errors.js';
+import { Forbidden, InvalidInput, Unauthorized } from '../../errors.js';
+import type { LoginRefusal } from '../audit/log.js';
 import { route, type RequestInfo, type RouteSpec } from '../framework/route.js';
+import type { AuditEntry } from '../framework/router.js';
 import { ADMINS, JOB_READERS, type Principal } from '../principal.js';
 import type { AuthService, Identity } from './service.js';
+import { LoginThrottled } from './throttle.js';
+import { VerifiersBusy } from './verify-slots.js';
 
 // Every role: people, automation and the operator may all sign out and see who they are.
 const ANY_ROLE = JOB_READERS;
@@ -35,7 +39,8 @@ const sessionParams = z.object({ id: z.string().min(1).max(64) });
 const tokenBody = z.object({
   name: z.string().trim().min(1).max(64),
   role,
-  expiresInDays: z.number().int().min(1).max(3650).optional(),
+  expiresInDays: z.number().int().min(1).max(3650).optional().describe('lifetime in days; or'),
+  expiresAt: z.iso.datetime({ offset: true }).optional().describe('an absolute expiry (ISO 8601, in the future); neither: never expires'),
 });
 const tokenView = z.object({
   id: z.number(),
@@ -50,16 +55,24 @@ const tokenView = z.object({
 const createdToken = z.object({ id: z.number(), token: z.string(), prefix: z.string(), role, expiresAt: isoOrNull });
 const tokenParams = z.object({ id: z.coerce.number().int().positive() });
 
+/** Where sign-ins are audited: successes as entries, refusals counted per (username, address, window). */
+export interface LoginAudit {
+  record(entry: AuditEntry): void;
+  recordLoginRefusal(entry: AuditEntry, username: string, reason: LoginRefusal): void;
+}
+
 /**
  * Sign-in, sessions and API tokens.
  *
- * Audit of failed logins: a thrown error carries no audit data, so the
- * framework records a failed `auth.login` with actor "anonymous" and the
- * error message; the attempted username is not in that entry (it is in the
- * login_failures table). A successful login is recorded as `user:<name>`.
+ * The login route audits itself instead of through the framework's `audit`:
+ * the framework would write a row per refused attempt and, since a thrown
+ * error carries no audit data, without the attempted username. Here a
+ * refusal (wrong credentials, throttled, no free verification slot) is
+ * counted into one entry per username, address and window; a successful
+ * login is an entry of its own, as `user:<name>`.
  */
-export function authRoutes(deps: { auth: AuthService }): RouteSpec[] {
-  const { auth } = deps;
+export function authRoutes(deps: { auth: AuthService; audit: LoginAudit }): RouteSpec[] {
+  const { auth, audit } = deps;
   return [
     route({
       method: 'post',
@@ -73,14 +86,19 @@ export function authRoutes(deps: { auth: AuthService }): RouteSpec[] {
         401: { description: 'invalid username or password' },
         429: { description: 'too many failed sign-ins; see Retry-After' },
       },
-      audit: 'auth.login',
       async handler({ body, req }) {
-        const result = await auth.login(body.username, body.password, { ip: req.ip, userAgent: req.userAgent });
-        return {
-          body: { token: result.token, expiresAt: result.expiresAt },
-          headers: NO_STORE,
-          audit: { actor: `user:${result.user.username}`, resource: `user:${result.user.id}` },
-        };
+        const base = { action: 'auth.login', ip: req.ip, userAgent: req.userAgent, requestId: req.requestId, actor: 'anonymous' };
+        let result;
+        try {
+          result = await auth.login(body.username, body.password, { ip: req.ip, userAgent: req.userAgent });
+        } catch (err) {
+          const reason = refusalOf(err);
+          if (reason) audit.recordLoginRefusal({ ...base, outcome: 'failure' }, body.username, reason);
+          else audit.record({ ...base, outcome: 'failure', details: { error: (err as Error).message } });
+          throw err;
+        }
+        audit.record({ ...base, outcome: 'success', actor: `user:${result.user.username}`, resource: `user:${result.user.id}` });
+        return { body: { token: result.token, expiresAt: result.expiresAt }, headers: NO_STORE };
       },
     }),
     route({
@@ -152,7 +170,12 @@ export function authRoutes(deps: { auth: AuthService }): RouteSpec[] {
       responses: { 201: { description: 'created; store the token now, it is not shown again', schema: createdToken } },
       audit: 'token.create',
       async handler({ body, req }) {
-        const { token, row } = auth.createToken(principalOf(req), body);
+        const { token, row } = auth.createToken(principalOf(req), {
+          name: body.name,
+          role: body.role,
+          expiresInDays: body.expiresInDays,
+          expiresAt: body.expiresAt === undefined ? undefined : Date.parse(body.expiresAt),
+        });
         return {
           status: 201,
           body: { id: row.id, token, prefix: row.prefix, role: row.role, expiresAt: iso(row.expiresAt) },
@@ -187,6 +210,13 @@ export function authRoutes(deps: { auth: AuthService }): RouteSpec[] {
       },
     }),
   ];
+}
+
+function refusalOf(err: unknown): LoginRefusal | undefined {
+  if (err instanceof LoginThrottled) return 'throttled';
+  if (err instanceof VerifiersBusy) return 'busy';
+  if (err instanceof Unauthorized) return 'invalid';
+  return undefined;
 }
 
 /** Non-public routes always have a principal; this says so to the type checker. */

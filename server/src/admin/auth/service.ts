@@ -1,14 +1,15 @@
 import type { AuthConfig } from '../../config/types.js';
-import { ApiTokenRepository, type ApiTokenRow } from '../../db/api-tokens.js';
-import type { Database } from '../../db/database.js';
-import { SessionRepository, type SessionRow } from '../../db/sessions.js';
-import { SettingsRepository } from '../../db/settings.js';
-import { LoginFailureRepository, UserRepository, type UserRow } from '../../db/users.js';
-import { NotFound, Unauthorized } from '../../errors.js';
+import type { ApiTokenRepository, ApiTokenRow } from '../../db/api-tokens.js';
+import type { LoginFailureRepository } from '../../db/login-failures.js';
+import type { SessionRepository, SessionRow } from '../../db/sessions.js';
+import type { SettingsRepository } from '../../db/settings.js';
+import type { UserRepository, UserRow } from '../../db/users.js';
+import { InvalidInput, NotFound, Unauthorized } from '../../errors.js';
 import type { Principal, Role } from '../principal.js';
 import { createUser, type NewAccount } from './accounts.js';
 import { PasswordHasher, type PasswordHasherOptions } from './passwords.js';
 import { LoginThrottle, type ThrottleOptions } from './throttle.js';
+import { VerifySlots, defaultVerifySlots } from './verify-slots.js';
 import {
   BootstrapToken,
   SessionTokens,
@@ -19,6 +20,18 @@ import {
   newSessionId,
   resolveJwtSecret,
 } from './tokens.js';
+
+/**
+ * The repositories auth works on, by the names the runtime's Repositories
+ * object uses, so `runtime.repos` can be passed as it is.
+ */
+export interface AuthRepositories {
+  users: UserRepository;
+  sessions: SessionRepository;
+  tokens: ApiTokenRepository;
+  settings: SettingsRepository;
+  loginFailures: LoginFailureRepository;
+}
 
 export interface ClientInfo {
   ip: string;
@@ -44,7 +57,10 @@ export interface LoginResult {
 export interface NewToken {
   name: string;
   role: Role;
+  /** Lifetime in days from now; or */
   expiresInDays?: number;
+  /** an absolute expiry, epoch ms, in the future. Neither: the token does not expire. */
+  expiresAt?: number;
 }
 
 export interface CreatedToken {
@@ -70,40 +86,46 @@ export const LOGIN_FAILED = 'invalid username or password';
  * password, a password hash or a token hash.
  */
 export class AuthService {
-  private readonly now: () => number;
+  readonly now: () => number;
+  /** Shared with the user service, which hashes and checks passwords too. */
+  readonly passwords: PasswordHasher;
+  /** The cap on concurrent bcrypt verifications, shared the same way. */
+  readonly slots: VerifySlots;
   private readonly users: UserRepository;
   private readonly sessions: SessionRepository;
   private readonly tokens: ApiTokenRepository;
-  private readonly passwords: PasswordHasher;
   private readonly throttle: LoginThrottle;
   private readonly jwt: SessionTokens;
   private readonly bootstrap: BootstrapToken;
 
   constructor(
-    private readonly db: Database,
-    config: Pick<AuthConfig, 'jwtSecret' | 'operatorToken'>,
+    repos: AuthRepositories,
+    config: Pick<AuthConfig, 'jwtSecret' | 'operatorToken'> & Partial<Pick<AuthConfig, 'maxConcurrentLogins'>>,
     options: AuthServiceOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.users = new UserRepository(db);
-    this.sessions = new SessionRepository(db);
-    this.tokens = new ApiTokenRepository(db);
+    this.users = repos.users;
+    this.sessions = repos.sessions;
+    this.tokens = repos.tokens;
     this.passwords = new PasswordHasher(options.passwords);
     // In the background; a failure here would surface on the first login instead.
     this.passwords.prepare().catch(() => undefined);
-    this.throttle = new LoginThrottle(new LoginFailureRepository(db), { ...options.throttle, now: this.now });
-    const secret = resolveJwtSecret(config, new SettingsRepository(db));
+    this.slots = new VerifySlots(config.maxConcurrentLogins || defaultVerifySlots());
+    this.throttle = new LoginThrottle(repos.loginFailures, { ...options.throttle, now: this.now });
+    const secret = resolveJwtSecret(config, repos.settings);
     this.jwt = new SessionTokens(secret, { ttlMs: options.sessionTtlMs, now: this.now });
     this.bootstrap = new BootstrapToken(config.operatorToken);
   }
 
-  /** Throttle first (before any bcrypt work), then one answer for every kind of failure. */
+  /**
+   * Throttle first, then a verification slot (both before any bcrypt work),
+   * then one answer for every kind of failure.
+   */
   async login(username: string, password: string, client: ClientInfo): Promise<LoginResult> {
     const release = this.throttle.acquire(username, client.ip);
     try {
       const user = this.users.findByUsername(username);
-      // Always a full bcrypt compare, even for unknown or disabled users: the timing must not tell.
-      const matches = await this.passwords.verify(password, user?.passwordHash);
+      const matches = await this.verifyPassword(password, user?.passwordHash);
       if (!user || !matches || user.disabled) {
         this.throttle.recordFailure(username, client.ip);
         throw new Unauthorized(LOGIN_FAILED);
@@ -114,18 +136,30 @@ export class AuthService {
     }
   }
 
+  /**
+   * One bcrypt compare inside a verification slot; throws VerifiersBusy
+   * (429) at once when none is free. Always a full compare, even for unknown
+   * or disabled users: the timing must not tell.
+   */
+  async verifyPassword(password: string, hash: string | undefined): Promise<boolean> {
+    const release = this.slots.acquire();
+    try {
+      return await this.passwords.verify(password, hash);
+    } finally {
+      release();
+    }
+  }
+
   private async startSession(user: UserRow, client: ClientInfo): Promise<LoginResult> {
     const sessionId = newSessionId();
     const { token, expiresAt } = await this.jwt.issue(user.id, sessionId, user.role);
     const now = this.now();
-    this.db
-      .transaction(() => {
-        this.sessions.create(sessionId, user.id, expiresAt, client.ip, client.userAgent, now);
-        this.users.recordLogin(user.id, client.ip, client.userAgent, now);
-        this.throttle.recordSuccess(user.username);
-        this.sessions.pruneExpired(now);
-      })
-      .immediate();
+    this.users.transaction(() => {
+      this.sessions.create(sessionId, user.id, expiresAt, client.ip, client.userAgent, now);
+      this.users.recordLogin(user.id, client.ip, client.userAgent, now);
+      this.throttle.recordSuccess(user.username, client.ip);
+      this.sessions.pruneExpired(now);
+    });
     return { token, expiresAt: new Date(expiresAt).toISOString(), user: this.users.get(user.id) };
   }
 
@@ -163,6 +197,8 @@ export class AuthService {
     const row = this.tokens.findByHash(hashApiToken(token));
     const now = this.now();
     if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return undefined;
+    // A token is its creator's: it stops working while they are disabled (deleting them revokes it).
+    if (row.createdBy !== null && this.users.find(row.createdBy)?.disabled !== false) return undefined;
     this.tokens.touch(row.id, now);
     return { kind: 'token', actor: `token:${row.name}#${row.id}`, role: row.role, tokenId: row.id };
   }
@@ -193,8 +229,12 @@ export class AuthService {
 
   createToken(principal: Principal, spec: NewToken): CreatedToken {
     const now = this.now();
+    if (spec.expiresAt !== undefined && spec.expiresInDays !== undefined) {
+      throw new InvalidInput('give expiresAt or expiresInDays, not both', { key: 'expiresAt' });
+    }
+    if (spec.expiresAt !== undefined && spec.expiresAt <= now) throw new InvalidInput('expiresAt must be in the future', { key: 'expiresAt' });
     const secret = generateApiToken();
-    const expiresAt = spec.expiresInDays === undefined ? null : now + spec.expiresInDays * DAY_MS;
+    const expiresAt = spec.expiresAt ?? (spec.expiresInDays === undefined ? null : now + spec.expiresInDays * DAY_MS);
     const row = this.tokens.create(spec.name, secret.hash, secret.prefix, spec.role, principal.userId ?? null, expiresAt, now);
     return { token: secret.token, row };
   }
