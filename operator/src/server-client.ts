@@ -43,9 +43,12 @@ export interface PutRequest {
 /** The port the reconciler and `apply` depend on; HttpServerClient and the tests' fake implement it. */
 export interface ServerClient {
   put(namespace: string, name: string, body: PutRequest): Promise<ServerStatus>;
-  /** Throws NotFound when the server has no record. */
-  get(namespace: string, name: string): Promise<ServerStatus>;
-  delete(namespace: string, name: string, purge: boolean): Promise<void>;
+  /**
+   * Throws NotFound when the server has no record. Pass the kind: without it
+   * the server answers for the one set of either kind with that name (409 when both exist).
+   */
+  get(namespace: string, name: string, kind?: MirrorKind): Promise<ServerStatus>;
+  delete(namespace: string, name: string, purge: boolean, kind?: MirrorKind): Promise<void>;
 }
 
 /** The server refused the spec (400): permanent until the spec changes. */
@@ -95,22 +98,24 @@ export class HttpServerClient implements ServerClient {
   }
 
   async put(namespace: string, name: string, body: PutRequest): Promise<ServerStatus> {
-    const res = await this.request('PUT', this.path(namespace, name), body);
+    const res = await this.request('PUT', this.path(namespace, name, body.kind), body);
     return (await res.json()) as ServerStatus;
   }
 
-  async get(namespace: string, name: string): Promise<ServerStatus> {
-    const res = await this.request('GET', this.path(namespace, name));
+  async get(namespace: string, name: string, kind?: MirrorKind): Promise<ServerStatus> {
+    const res = await this.request('GET', this.path(namespace, name, kind));
     return (await res.json()) as ServerStatus;
   }
 
-  async delete(namespace: string, name: string, purge: boolean): Promise<void> {
-    const res = await this.request('DELETE', `${this.path(namespace, name)}?purge=${purge}`);
+  async delete(namespace: string, name: string, purge: boolean, kind?: MirrorKind): Promise<void> {
+    const res = await this.request('DELETE', `${this.path(namespace, name, kind)}?purge=${purge}`);
     await res.body?.cancel();
   }
 
-  private path(namespace: string, name: string): string {
-    return `/admin/api/provider-sets/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+  /** The kind is part of a set's key on the server: a ProviderSet and a ProviderMirror may share a name. */
+  private path(namespace: string, name: string, kind?: MirrorKind): string {
+    const key = `${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+    return kind ? `/admin/api/provider-sets/${kind}/${key}` : `/admin/api/provider-sets/${key}`;
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<Response> {

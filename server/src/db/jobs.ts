@@ -24,6 +24,8 @@ export interface NewJob {
   spec: unknown;
   items: JobItemKey[];
   maxAttempts: number;
+  /** Who the loaded packages are recorded as brought by (formatHolder's text); default "loaded". */
+  holder?: string;
 }
 
 /** All timestamps are milliseconds since the epoch, from the caller's clock. */
@@ -125,9 +127,10 @@ export class JobRepository {
 
   constructor(private readonly db: Database) {
     this.stmts = {
-      insertJob: db.prepare<[string, string, string, number], unknown>(
-        `INSERT INTO jobs (kind, requested_by, spec, created_at) VALUES (?, ?, ?, ?)`,
+      insertJob: db.prepare<[string, string, string, number, string], unknown>(
+        `INSERT INTO jobs (kind, requested_by, spec, created_at, holder) VALUES (?, ?, ?, ?, ?)`,
       ),
+      holderOf: db.prepare<[number], { holder: string }>(`SELECT holder FROM jobs WHERE id = ?`),
       insertItem: db.prepare<[number, string, string, string, number, number]>(
         `INSERT INTO job_items (job_id, source, version, platform, max_attempts, next_attempt_at)
          VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -241,7 +244,7 @@ export class JobRepository {
       throw new InvalidInput(`max attempts must be a positive integer, got ${job.maxAttempts}`, { key: 'max_attempts' });
     }
     return this.db.transaction(() => {
-      const info = this.stmts.insertJob.run(job.kind, job.requestedBy, JSON.stringify(job.spec ?? {}), now);
+      const info = this.stmts.insertJob.run(job.kind, job.requestedBy, JSON.stringify(job.spec ?? {}), now, job.holder ?? 'loaded');
       const jobId = Number(info.lastInsertRowid);
       for (const i of job.items) this.stmts.insertItem.run(jobId, i.source, i.version, i.platform, job.maxAttempts, now);
       // An empty job is already done; deriving keeps that rule in one place.
@@ -255,6 +258,13 @@ export class JobRepository {
     if (!row) throw new NotFound(`job ${id} does not exist`);
     const { spec, ...summary } = row;
     return { ...toSummary(summary), spec: JSON.parse(spec) as unknown, items: this.stmts.itemsOfJob.all(id) };
+  }
+
+  /** Who the job's packages are brought by (see NewJob.holder). */
+  holderOf(jobId: number): string {
+    const row = this.stmts.holderOf.get(jobId);
+    if (!row) throw new NotFound(`job ${jobId} does not exist`);
+    return row.holder;
   }
 
   getItem(id: number): JobItem {

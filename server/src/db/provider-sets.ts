@@ -1,14 +1,19 @@
 import type { Database } from './database.js';
 import type { JobItemKey } from './jobs.js';
-import { NotFound } from '../errors.js';
+import { PackageHolderStatements, type SetIdentity, type SetKind } from './package-holders.js';
+import { ProviderRepository } from './providers.js';
+import { Conflict, NotFound } from '../errors.js';
 
-export type ProviderSetKind = 'ProviderSet' | 'ProviderMirror';
+export type ProviderSetKind = SetKind;
 
 export interface ProviderSetName {
   /** The custom resource's Kubernetes namespace (not a provider namespace). */
   namespace: string;
   name: string;
 }
+
+/** A set's key: kind, namespace and name (a ProviderSet and a ProviderMirror may share a name). */
+export type ProviderSetKey = SetIdentity;
 
 /** Times are epoch milliseconds from the caller's clock. */
 export interface ProviderSetRow extends ProviderSetName {
@@ -44,7 +49,10 @@ export interface PurgedSet {
   packages: number;
   /** Object keys of removed rows that no remaining row names. */
   objectKeys: string[];
-  /** Versions left without packages (their rows are gone too): everything under their key prefix may go. */
+  /**
+   * Versions left without packages (their rows are gone too) and with no load
+   * pending or running: their other files (signing keys) may go.
+   */
   emptiedVersions: { source: string; version: string }[];
 }
 
@@ -60,16 +68,26 @@ const heldJoins = `LEFT JOIN providers p ON p.hostname || '/' || p.namespace || 
   LEFT JOIN provider_packages pk ON pk.version_id = pv.id AND pk.os || '_' || pk.arch = i.platform`;
 
 /**
- * All SQL about the operator's provider sets and their desired items. The
- * desired items of every set together are the reference counts that decide
- * what purging a set may remove. Statements are prepared once.
+ * All SQL about the operator's provider sets and their desired items. What
+ * purging a set may remove is decided by package holders (who brought or holds
+ * each package): only packages whose last holder was the set, and that no
+ * other set desires. Statements are prepared once.
  */
 export class ProviderSetRepository {
   private readonly stmts;
+  private readonly holders: PackageHolderStatements;
+  private readonly providers: ProviderRepository;
 
   constructor(private readonly db: Database) {
+    this.holders = new PackageHolderStatements(db);
+    this.providers = new ProviderRepository(db);
     this.stmts = {
-      find: db.prepare<[string, string], RawSet>(`SELECT ${setColumns} FROM provider_sets WHERE namespace = ? AND name = ?`),
+      find: db.prepare<[string, string, string], RawSet>(
+        `SELECT ${setColumns} FROM provider_sets WHERE kind = ? AND namespace = ? AND name = ?`,
+      ),
+      findByName: db.prepare<[string, string], RawSet>(
+        `SELECT ${setColumns} FROM provider_sets WHERE namespace = ? AND name = ? ORDER BY kind`,
+      ),
       deleteSet: db.prepare<[number]>(`DELETE FROM provider_sets WHERE id = ?`),
       // Children explicitly too: correct even on a connection opened without foreign_keys = ON.
       deleteItems: db.prepare<[number]>(`DELETE FROM provider_set_items WHERE set_id = ?`),
@@ -91,22 +109,34 @@ export class ProviderSetRepository {
            FROM provider_set_items i ${heldJoins}
           WHERE i.set_id = ? ORDER BY i.source, i.version, i.platform`,
       ),
-      // Held packages no other set wants: the only ones purging this set may remove.
-      unsharedPackages: db.prepare<[number], { id: number; objectKey: string; versionId: number }>(
-        `SELECT pk.id, pk.object_key AS objectKey, pv.id AS versionId
-           FROM provider_set_items i ${heldJoins}
-          WHERE i.set_id = ? AND pk.id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM provider_set_items o
-                             WHERE o.source = i.source AND o.version = i.version AND o.platform = i.platform
-                               AND o.set_id <> i.set_id)`,
+      // The set holds what it desires and the mirror already has (loads record the rest as they publish).
+      holdDesired: db.prepare<{ id: number; kind: string; namespace: string; name: string }>(
+        `INSERT INTO package_holders (package_id, holder_kind, set_kind, set_namespace, set_name)
+         SELECT pk.id, 'set', @kind, @namespace, @name FROM provider_set_items i ${heldJoins}
+          WHERE i.set_id = @id AND pk.id IS NOT NULL
+         ON CONFLICT DO NOTHING`,
+      ),
+      packageToPurge: db.prepare<[number], { objectKey: string; versionId: number }>(
+        `SELECT object_key AS objectKey, version_id AS versionId FROM provider_packages WHERE id = ?`,
+      ),
+      // Any set's desired item naming the package: that set's load may not have recorded its holder yet.
+      desiredByASet: db.prepare<[number], { one: number }>(
+        `SELECT 1 AS one FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id
+           JOIN providers p ON p.id = pv.provider_id
+           JOIN provider_set_items i ON i.source = p.hostname || '/' || p.namespace || '/' || p.type
+                                    AND i.version = pv.version AND i.platform = pk.os || '_' || pk.arch
+          WHERE pk.id = ? LIMIT 1`,
       ),
       deletePackage: db.prepare<[number]>(`DELETE FROM provider_packages WHERE id = ?`),
-      objectKeyInUse: db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM provider_packages WHERE object_key = ? LIMIT 1`),
       emptyVersion: db.prepare<[number], { providerId: number; source: string; version: string; shasumsKey: string | null; signatureKey: string | null }>(
         `SELECT pv.provider_id AS providerId, p.hostname || '/' || p.namespace || '/' || p.type AS source, pv.version,
                 pv.shasums_key AS shasumsKey, pv.signature_key AS signatureKey
            FROM provider_versions pv JOIN providers p ON p.id = pv.provider_id
           WHERE pv.id = ? AND NOT EXISTS (SELECT 1 FROM provider_packages pk WHERE pk.version_id = pv.id)`,
+      ),
+      versionSource: db.prepare<[number], { source: string; version: string }>(
+        `SELECT p.hostname || '/' || p.namespace || '/' || p.type AS source, pv.version
+           FROM provider_versions pv JOIN providers p ON p.id = pv.provider_id WHERE pv.id = ?`,
       ),
       deleteVersion: db.prepare<[number]>(`DELETE FROM provider_versions WHERE id = ?`),
       // A provider row with a non-default status is an administrator's decision: it stays even when empty.
@@ -117,15 +147,31 @@ export class ProviderSetRepository {
     };
   }
 
-  find(key: ProviderSetName): ProviderSetRow | undefined {
-    const row = this.stmts.find.get(key.namespace, key.name);
+  find(key: ProviderSetKey): ProviderSetRow | undefined {
+    const row = this.stmts.find.get(key.kind, key.namespace, key.name);
     return row && toRow(row);
   }
 
-  get(key: ProviderSetName): ProviderSetRow {
+  get(key: ProviderSetKey): ProviderSetRow {
     const row = this.find(key);
-    if (!row) throw new NotFound(`provider set ${key.namespace}/${key.name} is not known`);
+    if (!row) throw new NotFound(`${key.kind} ${key.namespace}/${key.name} is not known`);
     return row;
+  }
+
+  /**
+   * The one set of either kind with this namespace and name (the older API
+   * path names no kind). Undefined when none; Conflict when both kinds exist,
+   * since answering for either would be a guess.
+   */
+  findByName(key: ProviderSetName): ProviderSetRow | undefined {
+    const rows = this.stmts.findByName.all(key.namespace, key.name);
+    if (rows.length > 1) {
+      throw new Conflict(
+        `both a ProviderSet and a ProviderMirror are named ${key.namespace}/${key.name}: ` +
+          `use /provider-sets/{kind}/${key.namespace}/${key.name}`,
+      );
+    }
+    return rows[0] && toRow(rows[0]);
   }
 
   /** Runs fn in one IMMEDIATE transaction (repository calls inside it nest as savepoints). */
@@ -134,13 +180,14 @@ export class ProviderSetRepository {
   }
 
   /**
-   * Stores the set and replaces its desired items, in one transaction. A
-   * different uid under the same name is a recreated object: the old row and
-   * its items go, and the new one starts afresh.
+   * Stores the set and replaces its desired items, in one transaction, and
+   * records the set as a holder of every desired package already held (so
+   * purging another holder keeps them). A different uid under the same key is
+   * a recreated object: the old row and its items go, the new one starts afresh.
    */
   save(set: SaveProviderSet, items: readonly JobItemKey[], now: number): ProviderSetRow {
     return this.transaction(() => {
-      const existing = this.stmts.find.get(set.namespace, set.name);
+      const existing = this.stmts.find.get(set.kind, set.namespace, set.name);
       if (existing && existing.uid !== set.uid) {
         this.stmts.deleteItems.run(existing.id);
         this.stmts.deleteSet.run(existing.id);
@@ -160,7 +207,8 @@ export class ProviderSetRepository {
         id = this.stmts.insertSet.get(params)!.id;
       }
       for (const i of items) this.stmts.insertItem.run(id, i.source, i.version, i.platform);
-      return toRow(this.stmts.find.get(set.namespace, set.name)!);
+      this.stmts.holdDesired.run({ id, kind: set.kind, namespace: set.namespace, name: set.name });
+      return toRow(this.stmts.find.get(set.kind, set.namespace, set.name)!);
     });
   }
 
@@ -169,10 +217,14 @@ export class ProviderSetRepository {
     return this.stmts.desiredItems.all(setId).map((r) => ({ source: r.source, version: r.version, platform: r.platform, held: r.held === 1 }));
   }
 
-  /** Forgets the set (its desired items with it); false when it was not known. */
-  remove(key: ProviderSetName): boolean {
+  /**
+   * Forgets the set (its desired items with it); false when it was not known.
+   * Its holder rows stay: deletionPolicy Retain keeps the content, so purging
+   * another set that shares it must not remove it either.
+   */
+  remove(key: ProviderSetKey): boolean {
     return this.transaction(() => {
-      const existing = this.stmts.find.get(key.namespace, key.name);
+      const existing = this.stmts.find.get(key.kind, key.namespace, key.name);
       if (!existing) return false;
       this.stmts.deleteItems.run(existing.id);
       this.stmts.deleteSet.run(existing.id);
@@ -181,32 +233,52 @@ export class ProviderSetRepository {
   }
 
   /**
-   * Removes the set and, in the same transaction, the package rows only it
-   * wanted (and versions and plain providers they leave empty). Rows go
-   * before objects: the caller deletes the returned keys afterwards, so
-   * nothing served can point at a missing object. Undefined when unknown.
+   * Removes the set and, in ONE transaction: its holder rows, then the
+   * packages left with no holder that no other set desires, then versions and
+   * plain providers they leave empty. Each object key the removed rows named
+   * is re-checked in the same transaction: a key still named by a remaining
+   * row (a concurrent publish of another platform committed first, or shared
+   * bytes) is kept, and so is every key of a version some load is about to
+   * write. The caller deletes the returned keys after commit, so nothing
+   * served can point at a missing object. Undefined when unknown.
    */
-  purge(key: ProviderSetName): PurgedSet | undefined {
+  purge(key: ProviderSetKey): PurgedSet | undefined {
     return this.transaction((): PurgedSet | undefined => {
-      const existing = this.stmts.find.get(key.namespace, key.name);
+      const existing = this.stmts.find.get(key.kind, key.namespace, key.name);
       if (!existing) return undefined;
-      const packages = this.stmts.unsharedPackages.all(existing.id);
-      for (const pkg of packages) this.stmts.deletePackage.run(pkg.id);
-      const keys = new Set(packages.map((p) => p.objectKey));
-      const emptiedVersions: PurgedSet['emptiedVersions'] = [];
-      for (const versionId of new Set(packages.map((p) => p.versionId))) {
-        const v = this.stmts.emptyVersion.get(versionId);
-        if (!v) continue;
-        this.stmts.deleteVersion.run(versionId);
-        this.stmts.deleteEmptyProvider.run(v.providerId);
-        if (v.shasumsKey) keys.add(v.shasumsKey);
-        if (v.signatureKey) keys.add(v.signatureKey);
-        emptiedVersions.push({ source: v.source, version: v.version });
-      }
+      const held = this.holders.releaseSet({ kind: key.kind, namespace: key.namespace, name: key.name });
       this.stmts.deleteItems.run(existing.id);
       this.stmts.deleteSet.run(existing.id);
-      const objectKeys = [...keys].filter((k) => !this.stmts.objectKeyInUse.get(k));
-      return { packages: packages.length, objectKeys, emptiedVersions };
+
+      const keysByVersion = new Map<number, Set<string>>();
+      let packages = 0;
+      for (const id of held) {
+        if (this.holders.isHeld(id) || this.stmts.desiredByASet.get(id)) continue;
+        const pkg = this.stmts.packageToPurge.get(id);
+        if (!pkg) continue;
+        this.stmts.deletePackage.run(id);
+        packages++;
+        const keys = keysByVersion.get(pkg.versionId) ?? new Set<string>();
+        keys.add(pkg.objectKey);
+        keysByVersion.set(pkg.versionId, keys);
+      }
+      const objectKeys: string[] = [];
+      const emptiedVersions: PurgedSet['emptiedVersions'] = [];
+      for (const [versionId, keys] of keysByVersion) {
+        const { source, version } = this.stmts.versionSource.get(versionId)!;
+        const v = this.stmts.emptyVersion.get(versionId);
+        if (v) {
+          this.stmts.deleteVersion.run(versionId);
+          this.stmts.deleteEmptyProvider.run(v.providerId);
+          if (v.shasumsKey) keys.add(v.shasumsKey);
+          if (v.signatureKey) keys.add(v.signatureKey);
+        }
+        // A pending or running load of this version will store and record these keys again.
+        if (this.providers.isVersionLoadActive(source, version)) continue;
+        if (v) emptiedVersions.push({ source, version });
+        for (const k of keys) if (!this.providers.isObjectKeyReferenced(k)) objectKeys.push(k);
+      }
+      return { packages, objectKeys, emptiedVersions };
     });
   }
 }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { LimitsConfig } from '../config/types.js';
 import type { JobItem } from '../db/jobs.js';
+import type { PackageHolder } from '../db/package-holders.js';
 import type { ProviderRepository } from '../db/providers.js';
 import type { HandlerContext, JobHandler } from '../jobs/worker-pool.js';
 import { ingestPackage } from '../packages/ingest.js';
@@ -21,6 +22,8 @@ export interface FetchPackageDeps {
   staging: StagingArea;
   /** Called after a package was published (cache invalidation in `serve`). */
   published?: () => void;
+  /** Who the item's job loads for (a provider set, or "loaded"); default "loaded". */
+  holderOf?: (jobId: number) => PackageHolder;
 }
 
 /**
@@ -36,7 +39,9 @@ export function fetchPackageHandler(deps: FetchPackageDeps): JobHandler {
   return async (item: JobItem, ctx: HandlerContext) => {
     const address = parseSourceAddress(item.source);
     const { os, arch } = parsePlatform(item.platform);
-    if (deps.providers.findPackage(address, item.version, os, arch)) return 'skipped';
+    const holder = deps.holderOf?.(item.jobId) ?? { kind: 'loaded' };
+    // Already held: recording this job's holder on it is all there is to do.
+    if (deps.providers.addHolder(address, item.version, os, arch, holder)) return 'skipped';
 
     const registry = deps.registry(address.hostname);
     const info = await registry.downloadInfo(address.namespace, address.type, item.version, os, arch, ctx.signal);
@@ -71,6 +76,7 @@ export function fetchPackageHandler(deps: FetchPackageDeps): JobHandler {
           file: staged.file,
           sha256: staged.sha256,
           origin: 'loaded',
+          holder,
           protocols: info.protocols,
           evidence,
           expected: { sha256: info.shasum },

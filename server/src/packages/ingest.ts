@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Transform } from 'node:stream';
 import type { LimitsConfig } from '../config/types.js';
+import type { PackageHolder } from '../db/package-holders.js';
 import type { ProviderIdentity, ProviderRepository, RecordOutcome, VersionEvidence, VersionOrigin } from '../db/providers.js';
 import { Conflict, IntegrityError } from '../errors.js';
 import { packageKey } from '../providers/keys.js';
@@ -25,6 +26,8 @@ export interface PackageCandidate {
   /** A local zip file: a staged download or a file being imported. */
   file: string;
   origin: VersionOrigin;
+  /** Who brings the package (a provider set's load names the set); default: the origin. */
+  holder?: PackageHolder;
   protocols?: string[];
   /** sha256 hex of `file` when the caller computed it while staging. */
   sha256?: string;
@@ -57,7 +60,11 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
     throw new IntegrityError(`checksum mismatch for ${c.filename}: expected sha256 ${c.expected.sha256}, got ${sha256}`);
   }
   if (held) {
-    if (held.sha256 === sha256) return { outcome: 'unchanged', sha256, h1: held.h1, size: held.size, objectKey: held.objectKey };
+    if (held.sha256 === sha256) {
+      // Already held: this source holds it too, so purging another holder keeps it.
+      deps.providers.addHolder(c.provider, c.version, c.os, c.arch, c.holder ?? { kind: c.origin });
+      return { outcome: 'unchanged', sha256, h1: held.h1, size: held.size, objectKey: held.objectKey };
+    }
     throw new Conflict(
       `${c.filename}: this mirror already holds different bytes for ${c.version} ${c.os}_${c.arch} ` +
         `(sha256 ${held.sha256}); published packages are immutable`,
@@ -87,6 +94,7 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
     provider: c.provider,
     version: c.version,
     origin: c.origin,
+    holder: c.holder,
     protocols: c.protocols,
     os: c.os,
     arch: c.arch,

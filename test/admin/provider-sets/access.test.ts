@@ -29,7 +29,7 @@ test('PUT is audited with the set and its generation', async (t) => {
     action: 'provider-set.apply',
     outcome: 'success',
     actor: 'operator-token',
-    resource: 'provider-set:team-a/core',
+    resource: 'provider-set:ProviderSet/team-a/core',
     details: { uid: 'uid-1', generation: 1 },
   });
 });

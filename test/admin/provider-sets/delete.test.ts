@@ -6,10 +6,13 @@ const awsBoth = { source: 'hashicorp/aws', versions: ['5.31.0'], platforms: ['li
 const awsLinux = { source: 'hashicorp/aws', versions: ['5.31.0'], platforms: ['linux_amd64'] };
 const nul = { source: 'hashicorp/null', versions: ['3.2.1'], platforms: ['linux_amd64'] };
 
+// As team-a/core's own load job would have brought them.
+const byCore = { kind: 'set', set: { kind: 'ProviderSet', namespace: 'team-a', name: 'core' } } as const;
+
 async function seedAll(s: Awaited<ReturnType<typeof setup>>) {
-  await seedPackage(s.world, { source: AWS, version: '5.31.0', platform: 'linux_amd64', size: 100 });
-  await seedPackage(s.world, { source: AWS, version: '5.31.0', platform: 'darwin_arm64', size: 100 });
-  await seedPackage(s.world, { source: NULL, version: '3.2.1', platform: 'linux_amd64', size: 100 });
+  await seedPackage(s.world, { source: AWS, version: '5.31.0', platform: 'linux_amd64', size: 100, holder: byCore });
+  await seedPackage(s.world, { source: AWS, version: '5.31.0', platform: 'darwin_arm64', size: 100, holder: byCore });
+  await seedPackage(s.world, { source: NULL, version: '3.2.1', platform: 'linux_amd64', size: 100, holder: byCore });
 }
 
 test('DELETE with purge removes the packages only this set wanted and keeps those another set references', async (t) => {

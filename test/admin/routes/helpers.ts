@@ -1,4 +1,5 @@
 /** Shared by the admin route tests: a Koa app around the declared routes, a seeded mirror, an in-memory upstream. */
+import type { PackageHolder } from '../../../server/src/db/package-holders.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -111,6 +112,8 @@ export interface SeedPackage {
   platform: string;
   size: number;
   downloads?: number;
+  /** Who brought it (default: an admin load). */
+  holder?: PackageHolder;
 }
 
 /** Stores a package's zip, SHA256SUMS, .sig and signing keys, and records the rows, as a load would. */
@@ -138,6 +141,7 @@ export async function seedPackage(w: World, p: SeedPackage): Promise<void> {
     h1: 'h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
     objectKey,
     evidence,
+    holder: p.holder,
   });
   if (p.downloads) {
     const pkg = w.providers.findPackage(addr, p.version, os_, arch)!;

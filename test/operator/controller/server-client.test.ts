@@ -30,7 +30,7 @@ async function fakeAdminApi(): Promise<{ url: string; seen: Seen[]; close: () =>
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
     if (req.headers.authorization !== 'Bearer s3cret') return send(401, { error: { message: 'unauthorized' } });
-    const m = /^\/admin\/api\/provider-sets\/([^/]+)\/([^/?]+)/.exec(req.url ?? '');
+    const m = /^\/admin\/api\/provider-sets\/(?:(?:ProviderSet|ProviderMirror)\/)?([^/]+)\/([^/?]+)/.exec(req.url ?? '');
     if (!m) return send(404, { error: { message: 'no route' } });
     const name = m[2];
     if (name === 'broken') return send(503, { error: { message: 'database is locked' } });
@@ -61,7 +61,7 @@ test('PUT sends the bearer token and the contract body and returns the status', 
   t.is(result.observedGeneration, 3);
   t.deepEqual(api.seen[0], {
     method: 'PUT',
-    url: '/admin/api/provider-sets/ns/a',
+    url: '/admin/api/provider-sets/ProviderSet/ns/a',
     authorization: 'Bearer s3cret',
     body: { uid: 'u1', generation: 3, kind: 'ProviderSet', spec: { hcl: 'x' }, resync: true },
   });
@@ -93,6 +93,20 @@ test('DELETE passes purge in the query and accepts 204', async (t) => {
   t.deepEqual(api.seen.map((s) => `${s.method} ${s.url}`), [
     'DELETE /admin/api/provider-sets/ns/a?purge=true',
     'DELETE /admin/api/provider-sets/ns/a?purge=false',
+  ]);
+});
+
+test('GET and DELETE with a kind address the set by kind, namespace and name', async (t) => {
+  const api = await fakeAdminApi();
+  t.teardown(api.close);
+  const client = new HttpServerClient({ baseUrl: api.url, token: 's3cret' });
+  await client.get('ns', 'a', 'ProviderMirror');
+  await client.delete('ns', 'a', true, 'ProviderMirror');
+  await client.put('ns', 'a', { uid: 'u1', generation: 1, kind: 'ProviderMirror', spec: {} });
+  t.deepEqual(api.seen.map((s) => `${s.method} ${s.url}`), [
+    'GET /admin/api/provider-sets/ProviderMirror/ns/a',
+    'DELETE /admin/api/provider-sets/ProviderMirror/ns/a?purge=true',
+    'PUT /admin/api/provider-sets/ProviderMirror/ns/a',
   ]);
 });
 

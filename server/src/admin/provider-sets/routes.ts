@@ -1,7 +1,10 @@
+import { z } from 'zod';
+import type { ProviderSetKey, ProviderSetName } from '../../db/provider-sets.js';
+import { InvalidInput } from '../../errors.js';
 import { route, type RouteSpec } from '../framework/route.js';
 import { JOB_READERS, JOB_ROLES } from '../principal.js';
 import { presentStatus } from './presenters.js';
-import { applyBody, deleteQuery, setParams, statusSchema } from './schemas.js';
+import { applyBody, deleteQuery, setParams, statusSchema, type ApplyBody } from './schemas.js';
 import type { ProviderSetService } from './service.js';
 
 export interface ProviderSetRoutesDeps {
@@ -9,10 +12,39 @@ export interface ProviderSetRoutesDeps {
 }
 
 const TAG = 'provider-sets';
-const PATH = '/provider-sets/:namespace/:name';
+/** The kind is part of a set's key: a ProviderSet and a ProviderMirror may share a namespace and name. */
+const PATH = '/provider-sets/:kind/:namespace/:name';
+/** The older path without the kind: PUT takes it from the body; GET and DELETE find the one set of that name. */
+const NAME_PATH = '/provider-sets/:namespace/:name';
+
+const keyParams = setParams.extend({ kind: z.enum(['ProviderSet', 'ProviderMirror']) });
 
 /** The Kubernetes operator's API: one idempotent PUT per reconcile, a status read, and a delete for the finalizer. */
 export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
+  const apply = async (key: ProviderSetKey, body: ApplyBody, signal: AbortSignal) => {
+    const status = await deps.sets.apply({ ...body, namespace: key.namespace, name: key.name, signal });
+    return {
+      body: presentStatus(status),
+      audit: {
+        resource: resourceOf(key),
+        details: { uid: body.uid, generation: body.generation, resync: body.resync ?? false, jobId: status.jobId, desired: status.desired },
+      },
+    };
+  };
+  const remove = async (key: ProviderSetKey | undefined, name: ProviderSetName, purge: boolean) => {
+    const outcome = key ? await deps.sets.remove(key, purge) : { known: false, packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
+    return {
+      status: 204,
+      audit: {
+        resource: key ? resourceOf(key) : `provider-set:${name.namespace}/${name.name}`,
+        details: { purge, known: outcome.known, packagesDeleted: outcome.packagesDeleted, objectsDeleted: outcome.objectsDeleted, objectsFailed: outcome.objectsFailed.slice(0, 50) },
+      },
+    };
+  };
+  const putResponses = {
+    200: { description: 'the status after planning (or as it stood, when this generation was already planned)', schema: statusSchema },
+    400: { description: 'an invalid spec, a provider the upstream does not have, or a body kind that differs from the path' },
+  };
   return [
     route({
       method: 'put',
@@ -20,22 +52,13 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
       summary: 'Declare what a ProviderSet or ProviderMirror wants held; plans once per generation and queues a job for what is missing',
       tag: TAG,
       access: JOB_ROLES,
-      params: setParams,
+      params: keyParams,
       body: applyBody,
       audit: 'provider-set.apply',
-      responses: {
-        200: { description: 'the status after planning (or as it stood, when this generation was already planned)', schema: statusSchema },
-        400: { description: 'an invalid spec, or a provider the upstream does not have' },
-      },
+      responses: putResponses,
       handler: async ({ params, body, req }) => {
-        const status = await deps.sets.apply({ ...params, ...body, signal: req.signal });
-        return {
-          body: presentStatus(status),
-          audit: {
-            resource: `provider-set:${params.namespace}/${params.name}`,
-            details: { uid: body.uid, generation: body.generation, resync: body.resync ?? false, jobId: status.jobId, desired: status.desired },
-          },
-        };
+        if (body.kind !== params.kind) throw new InvalidInput(`the body's kind ${body.kind} differs from the path's ${params.kind}`, { key: 'kind' });
+        return apply(params, body, req.signal);
       },
     }),
     route({
@@ -44,30 +67,69 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
       summary: "A provider set's status: desired, ready, failed and pending items, its latest job and planning problems",
       tag: TAG,
       access: JOB_READERS,
-      params: setParams,
+      params: keyParams,
       responses: { 200: { description: 'the status', schema: statusSchema }, 404: { description: 'no such provider set' } },
       handler: async ({ params }) => ({ body: presentStatus(deps.sets.status(params)) }),
     }),
     route({
       method: 'delete',
       path: PATH,
-      summary: 'Forget a provider set; with purge=true also remove the packages no other set wants',
+      summary: 'Forget a provider set; with purge=true also remove the packages whose last holder was this set',
+      tag: TAG,
+      access: JOB_ROLES,
+      params: keyParams,
+      query: deleteQuery,
+      audit: 'provider-set.delete',
+      responses: { 204: { description: 'the set is gone (or was never known)' } },
+      handler: async ({ params, query }) => remove(params, params, query.purge),
+    }),
+    route({
+      method: 'put',
+      path: NAME_PATH,
+      summary: 'Older form of PUT /provider-sets/{kind}/{namespace}/{name}: the kind comes from the body',
+      tag: TAG,
+      access: JOB_ROLES,
+      params: setParams,
+      body: applyBody,
+      audit: 'provider-set.apply',
+      responses: putResponses,
+      handler: async ({ params, body, req }) => apply({ ...params, kind: body.kind }, body, req.signal),
+    }),
+    route({
+      method: 'get',
+      path: NAME_PATH,
+      summary: 'Older form of GET /provider-sets/{kind}/{namespace}/{name}: the one set of either kind with this name',
+      tag: TAG,
+      access: JOB_READERS,
+      params: setParams,
+      responses: {
+        200: { description: 'the status', schema: statusSchema },
+        404: { description: 'no such provider set' },
+        409: { description: 'both a ProviderSet and a ProviderMirror have this name: use the path with the kind' },
+      },
+      handler: async ({ params }) => ({ body: presentStatus(deps.sets.statusByName(params)) }),
+    }),
+    route({
+      method: 'delete',
+      path: NAME_PATH,
+      summary: 'Older form of DELETE /provider-sets/{kind}/{namespace}/{name}: the one set of either kind with this name',
       tag: TAG,
       access: JOB_ROLES,
       params: setParams,
       query: deleteQuery,
       audit: 'provider-set.delete',
-      responses: { 204: { description: 'the set is gone (or was never known)' } },
+      responses: {
+        204: { description: 'the set is gone (or was never known)' },
+        409: { description: 'both a ProviderSet and a ProviderMirror have this name: use the path with the kind' },
+      },
       handler: async ({ params, query }) => {
-        const outcome = await deps.sets.remove(params, query.purge);
-        return {
-          status: 204,
-          audit: {
-            resource: `provider-set:${params.namespace}/${params.name}`,
-            details: { purge: query.purge, known: outcome.known, packagesDeleted: outcome.packagesDeleted, objectsDeleted: outcome.objectsDeleted, objectsFailed: outcome.objectsFailed.slice(0, 50) },
-          },
-        };
+        const kind = deps.sets.kindByName(params);
+        return remove(kind && { ...params, kind }, params, query.purge);
       },
     }),
   ];
+}
+
+function resourceOf(key: ProviderSetKey): string {
+  return `provider-set:${key.kind}/${key.namespace}/${key.name}`;
 }

@@ -1,11 +1,12 @@
 import type { JobItemKey, JobRepository, JobStatus } from '../../db/jobs.js';
-import type { ProviderSetName, ProviderSetRepository, ProviderSetRow } from '../../db/provider-sets.js';
+import { formatHolder } from '../../db/package-holders.js';
+import type { ProviderSetKey, ProviderSetName, ProviderSetRepository, ProviderSetRow } from '../../db/provider-sets.js';
 import type { ProviderRepository } from '../../db/providers.js';
-import { InvalidInput, NotFound } from '../../errors.js';
+import { NotFound } from '../../errors.js';
 import { planLoad } from '../../loads/plan.js';
 import { parseSourceAddress } from '../../providers/address.js';
 import { parseDefinitions } from '../../providers/definitions/index.js';
-import { versionKeyPrefix } from '../../providers/keys.js';
+import { signingKeysKey } from '../../providers/keys.js';
 import { parsePlatform } from '../../providers/platform.js';
 import type { ObjectStore } from '../../storage/store.js';
 import type { RegistryLookup } from '../jobs/service.js';
@@ -40,6 +41,7 @@ export interface ItemFailure extends JobItemKey {
 
 /** Where a set stands; times are epoch milliseconds (the presenter formats them). */
 export interface ProviderSetStatus extends ProviderSetName {
+  kind: ProviderSetKey['kind'];
   uid: string;
   observedGeneration: number;
   desired: number;
@@ -73,11 +75,11 @@ export class ProviderSetService {
   constructor(private readonly deps: ProviderSetServiceDeps) {}
 
   async apply(req: ApplyRequest): Promise<ProviderSetStatus> {
-    const key = { namespace: req.namespace, name: req.name };
+    const key: ProviderSetKey = { kind: req.kind, namespace: req.namespace, name: req.name };
     if (this.isPlanned(this.deps.sets.find(key), req)) return this.status(key);
     const { text, format } = definitionDocument(req);
     const definitions = await parseDefinitions(text, { format, file: `${req.kind} ${req.namespace}/${req.name}` });
-    const plan = await planLoad(definitions, (h) => this.deps.registries.get(h), req.signal).catch(upstreamMissAsInvalid);
+    const plan = await planLoad(definitions, (h) => this.deps.registries.get(h), req.signal);
     const now = this.now();
     this.deps.sets.transaction(() => {
       // Another request may have stored a newer generation while this one planned.
@@ -90,14 +92,16 @@ export class ProviderSetService {
               {
                 kind: 'load',
                 requestedBy: `operator:${req.namespace}/${req.name}`,
-                spec: { via: 'provider-set', kind: req.kind, ...key, uid: req.uid, generation: req.generation, problems: plan.problems },
+                spec: { via: 'provider-set', ...key, uid: req.uid, generation: req.generation, problems: plan.problems },
                 items: missing,
                 maxAttempts: this.deps.maxAttempts,
+                // What this job publishes is recorded as brought by the set, so purging the set can remove it.
+                holder: formatHolder({ kind: 'set', set: key }),
               },
               now,
             );
       this.deps.sets.save(
-        { ...key, uid: req.uid, kind: req.kind, generation: req.generation, spec: req.spec, lastJobId, problems: plan.problems, syncedAt: now },
+        { ...key, uid: req.uid, generation: req.generation, spec: req.spec, lastJobId, problems: plan.problems, syncedAt: now },
         plan.items,
         now,
       );
@@ -105,8 +109,23 @@ export class ProviderSetService {
     return this.status(key);
   }
 
-  status(key: ProviderSetName): ProviderSetStatus {
-    const row = this.deps.sets.get(key);
+  status(key: ProviderSetKey): ProviderSetStatus {
+    return this.statusOf(this.deps.sets.get(key));
+  }
+
+  /** The older API path names no kind: the one set of either kind with this name (Conflict when both exist). */
+  statusByName(key: ProviderSetName): ProviderSetStatus {
+    const row = this.deps.sets.findByName(key);
+    if (!row) throw new NotFound(`provider set ${key.namespace}/${key.name} is not known`);
+    return this.statusOf(row);
+  }
+
+  /** The kind of the one set with this name, for the older API path; undefined when none. */
+  kindByName(key: ProviderSetName): ProviderSetKey['kind'] | undefined {
+    return this.deps.sets.findByName(key)?.kind;
+  }
+
+  private statusOf(row: ProviderSetRow): ProviderSetStatus {
     const job = row.lastJobId === null ? undefined : this.findJob(row.lastJobId);
     const failedItems = new Map<string, string>();
     for (const i of job?.items ?? []) if (i.status === 'failed') failedItems.set(itemKey(i), i.error ?? 'failed');
@@ -122,6 +141,7 @@ export class ProviderSetService {
       if (message !== undefined) failures.push({ source: i.source, version: i.version, platform: i.platform, message });
     }
     return {
+      kind: row.kind,
       namespace: row.namespace,
       name: row.name,
       uid: row.uid,
@@ -140,28 +160,25 @@ export class ProviderSetService {
   }
 
   /**
-   * Forgets the set. With `purge`, the packages only this set wanted go too
-   * (rows first, then objects); anything another set also wants stays.
-   * Unknown sets are not an error: deleting twice is deleting once.
+   * Forgets the set. With `purge`, the packages whose last holder was this set
+   * go too (rows in one transaction, then objects); anything imported, loaded
+   * by an admin, pulled, or held or desired by another set stays. Unknown sets
+   * are not an error: deleting twice is deleting once.
    */
-  async remove(key: ProviderSetName, purge: boolean): Promise<RemoveOutcome> {
+  async remove(key: ProviderSetKey, purge: boolean): Promise<RemoveOutcome> {
     if (!purge) return { known: this.deps.sets.remove(key), packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
     const purged = this.deps.sets.purge(key);
     if (!purged) return { known: false, packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
     if (purged.packages > 0) this.deps.invalidate();
+    // Only keys the removed rows named, never a listing of a key prefix: a
+    // concurrent load may have stored an object there that no row names yet.
     const keys = new Set(purged.objectKeys);
+    for (const v of purged.emptiedVersions) keys.add(signingKeysKey(parseSourceAddress(v.source), v.version));
     const objectsFailed: string[] = [];
-    for (const v of purged.emptiedVersions) {
-      // The signing keys and any other file of the version live under its prefix.
-      const prefix = versionKeyPrefix(parseSourceAddress(v.source), v.version);
-      try {
-        for await (const obj of this.deps.store.list(prefix)) keys.add(obj.key);
-      } catch {
-        objectsFailed.push(`${prefix}*`);
-      }
-    }
     let objectsDeleted = 0;
     for (const k of keys) {
+      // A writer that recorded the same key since the commit (an import of the same bytes) keeps it.
+      if (this.deps.providers.isObjectKeyReferenced(k)) continue;
       await this.deps.store.delete(k).then(
         () => objectsDeleted++,
         () => objectsFailed.push(k),
@@ -204,8 +221,3 @@ function itemKey(i: JobItemKey): string {
   return `${i.source} ${i.version} ${i.platform}`;
 }
 
-/** A provider (or registry) the upstream does not have is a mistake in the spec: 400, not 404. */
-function upstreamMissAsInvalid(err: unknown): never {
-  if (err instanceof NotFound) throw new InvalidInput(err.message);
-  throw err;
-}
