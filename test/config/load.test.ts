@@ -15,7 +15,8 @@ test('with no file and no TFM_ variables every key has its default', async (t) =
   const config = await loadConfig({ env: { PATH: '/bin', HOME: '/root' }, cwd });
   const expected: Config = {
     dataDir: path.join(cwd, 'data'),
-    server: { listen: '127.0.0.1:8443', publicUrl: '', tlsCertFile: '', tlsKeyFile: '', tls: true, shutdownTimeout: 10, trustedProxies: [] },
+    server: { listen: '127.0.0.1:8443', publicUrl: '', tlsCertFile: '', tlsKeyFile: '', tls: true, shutdownTimeout: 10, trustedProxies: [],
+      headerTimeout: 30, requestTimeout: 30, idleTimeout: 60, maxConnections: 1024, adminListen: '' },
     database: { path: path.join(cwd, 'data', 'tfmirror.db') },
     storage: { type: 'filesystem', path: path.join(cwd, 'data', 'storage') },
     upstreams: { 'registry.terraform.io': { url: 'https://registry.terraform.io/' } },
@@ -95,6 +96,11 @@ log { level = "debug" }
     tlsKeyFile: '',
     tls: false,
     shutdownTimeout: 60,
+    headerTimeout: 30,
+    requestTimeout: 30,
+    idleTimeout: 60,
+    maxConnections: 1024,
+    adminListen: '',
     trustedProxies: [],
   });
   t.is(config.database.path, '/srv/tfm/tfmirror.db');

@@ -142,8 +142,23 @@ function buildServer(s: Reader): ServerConfig {
     tlsKeyFile,
     tls,
     shutdownTimeout: s.num('server.shutdown_timeout'),
+    ...buildServerLimits(s, listen),
     trustedProxies: s.cidrs('server.trusted_proxies'),
   };
+}
+
+function buildServerLimits(s: Reader, listen: string): Pick<ServerConfig, 'headerTimeout' | 'requestTimeout' | 'idleTimeout' | 'maxConnections' | 'adminListen'> {
+  const headerTimeout = s.num('server.header_timeout');
+  const requestTimeout = s.num('server.request_timeout');
+  // Node refuses a header deadline later than the whole-request deadline.
+  if (headerTimeout > requestTimeout) s.fail('server.header_timeout', `must not exceed server.request_timeout (${requestTimeout}s)`);
+  const adminListen = s.str('server.admin_listen').trim();
+  const adminError = adminListen === '' ? undefined : checkListen(adminListen);
+  if (adminError) s.fail('server.admin_listen', adminError);
+  else if (adminListen !== '' && adminListen === listen && !listen.endsWith(':0')) {
+    s.fail('server.admin_listen', 'must differ from server.listen (or be "" to serve the admin API there)');
+  }
+  return { headerTimeout, requestTimeout, idleTimeout: s.num('server.idle_timeout'), maxConnections: s.num('server.max_connections'), adminListen };
 }
 
 /** host:port, port 0..65535 (0: any free port, for tests), IPv6 bracketed. Returns an error message or undefined. */

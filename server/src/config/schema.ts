@@ -71,6 +71,15 @@ export const KEYS: readonly KeySpec[] = [
   file('server.tls_key_file'),
   bool('server.tls', true),
   duration('server.shutdown_timeout', 10, 0, 3600),
+  // Slow-client bounds (Node's own defaults let a stalled request hold a socket for 300 s).
+  duration('server.header_timeout', 30, 1, 3600),
+  // The whole request, body included, must arrive within this; responses are bounded by idle_timeout instead.
+  duration('server.request_timeout', 30, 1, 3600),
+  // A socket with no traffic either way for this long is destroyed (a download whose client stopped reading too).
+  duration('server.idle_timeout', 60, 1, 3600),
+  int('server.max_connections', 1024, 1, 1_000_000),
+  // "" serves the admin API on the main listener; host:port moves it (and /metrics) to a listener of its own.
+  str('server.admin_listen'),
   // CIDRs of reverse proxies whose X-Forwarded-* headers are believed; empty: none, whatever tls says.
   list('server.trusted_proxies', []),
 

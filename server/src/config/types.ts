@@ -15,6 +15,16 @@ export interface ServerConfig {
   tls: boolean;
   /** Seconds to let in-flight requests finish on shutdown before connections are cut. */
   shutdownTimeout: number;
+  /** Seconds a client may take to send the request headers. */
+  headerTimeout: number;
+  /** Seconds a client may take to send the whole request, body included. */
+  requestTimeout: number;
+  /** Seconds a socket may see no traffic either way (keep-alive idle and stalled downloads alike). */
+  idleTimeout: number;
+  /** Open connections per listener; more are closed on accept. */
+  maxConnections: number;
+  /** host:port of a separate listener for the admin API and /metrics, or "" for the main listener. */
+  adminListen: string;
   /** CIDRs of reverse proxies allowed to set X-Forwarded-For/-Proto/-Host; empty: nobody. */
   trustedProxies: string[];
 }

@@ -24,6 +24,8 @@ export interface AppDeps {
   routers?: Router[];
   /** Middleware run right after the request context (metrics timing). */
   middleware?: Koa.Middleware[];
+  /** false: an admin-only listener (server.admin_listen): health and the routers, no mirror routes. */
+  serveMirror?: boolean;
 }
 
 /** Assembles the Koa application: context, errors, then routes; nothing listens here. */
@@ -37,10 +39,15 @@ export function createApp(deps: AppDeps): Koa {
   for (const m of deps.middleware ?? []) app.use(m);
   app.use(errorHandler());
 
-  const health = healthRoutes({ db: deps.db, store: deps.store });
+  const health = healthRoutes({
+    db: deps.db,
+    store: deps.store,
+    onCheckFailed: (check, err) => deps.logger.warn({ check, err }, 'readiness check failed'),
+  });
   app.use(health.routes());
+  const serveMirror = deps.serveMirror ?? true;
   app.use(async (ctx, next) => {
-    if (ctx.path === '/.well-known/terraform.json') {
+    if (serveMirror && ctx.path === '/.well-known/terraform.json') {
       // Service discovery: no registry protocols are served yet; the network
       // mirror protocol needs no discovery.
       ctx.body = {};
@@ -61,6 +68,13 @@ export function createApp(deps: AppDeps): Koa {
     }
     await next();
   });
+  if (!serveMirror) {
+    app.use((ctx) => {
+      ctx.status = 404;
+      ctx.body = { error: { message: `no route ${ctx.method} ${ctx.path} on the admin listener` } };
+    });
+    return app;
+  }
   const mirror = mirrorRoutes(deps);
   app.use(mirror.routes());
   app.use(mirror.allowedMethods());

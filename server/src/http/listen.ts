@@ -5,9 +5,31 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { InvalidInput } from '../errors.js';
 
+/** Bounds on what one client can hold: sockets, time to send a request, time without traffic. */
+export interface ConnectionLimits {
+  /** Request headers (and, over TLS, the handshake) must arrive within this. */
+  headerTimeoutMs: number;
+  /** The whole request, body included, must arrive within this (the response is not counted). */
+  requestTimeoutMs: number;
+  /** A socket with no bytes moving either way for this long is destroyed, mid-response too. */
+  idleTimeoutMs: number;
+  /** Open connections on this listener; the next ones are closed on accept. */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  headerTimeoutMs: 30_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 1024,
+};
+
 export interface ListenOptions {
   listen: string;
   tls?: { certFile: string; keyFile: string };
+  limits?: Partial<ConnectionLimits>;
+  /** Called when a connection is refused because maxConnections are open. */
+  onDrop?: () => void;
 }
 
 export interface RunningServer {
@@ -25,16 +47,40 @@ export function splitHostPort(listen: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
 }
 
+/** Node's options for the limits: its defaults let a stalled request hold a socket for 300 s. */
+function serverOptions(limits: ConnectionLimits): http.ServerOptions {
+  return {
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Keep idle keep-alive sockets a little longer than load balancers in front
+    // typically do (60 s), so the balancer, not we, closes them: no reuse race.
+    keepAliveTimeout: 65_000,
+    // Node checks the header and request deadlines on this interval (30 s by
+    // default, which would let a stalled request live up to twice as long).
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(Math.min(limits.headerTimeoutMs, limits.requestTimeoutMs) / 4))),
+  };
+}
+
 export async function listen(app: Koa, opts: ListenOptions): Promise<RunningServer> {
+  const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const handler = app.callback();
   const server: http.Server = opts.tls
-    ? https.createServer({ cert: fs.readFileSync(opts.tls.certFile), key: fs.readFileSync(opts.tls.keyFile) }, handler)
-    : http.createServer(handler);
-  // Terraform's client times out at 10 s; keep idle sockets a little longer than
-  // typical keep-alive clients expect, and bound header reading.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0; // archive downloads may take long; idle sockets are bounded above
+    ? https.createServer(
+        {
+          ...serverOptions(limits),
+          cert: fs.readFileSync(opts.tls.certFile),
+          key: fs.readFileSync(opts.tls.keyFile),
+          // Before the handshake there is no HTTP parser, so the header deadline would not apply.
+          handshakeTimeout: limits.headerTimeoutMs,
+        },
+        handler,
+      )
+    : http.createServer(serverOptions(limits), handler);
+  // With no 'timeout' listener Node destroys the socket; a response piping a
+  // store stream then closes, and Koa destroys the stream (its file handle).
+  server.timeout = limits.idleTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  if (opts.onDrop) server.on('drop', opts.onDrop);
   const { host, port } = splitHostPort(opts.listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
