@@ -1,0 +1,188 @@
+import path from 'node:path';
+import type Koa from 'koa';
+import type { Config } from '../config/types.js';
+import { adminApi } from '../admin/api.js';
+import { Metrics, metricsMiddleware, metricsRoute } from '../metrics/index.js';
+import { createApp } from '../http/app.js';
+import { packageVersion } from '../version.js';
+import { listen, type ConnectionLimits, type RunningServer } from '../http/listen.js';
+import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
+import type { Logger } from '../log.js';
+import { DownloadCounter } from '../mirror/downloads.js';
+import { MirrorService } from '../mirror/service.js';
+import { createLoadWorkers } from '../loads/service.js';
+import { openRuntime } from '../runtime.js';
+
+export interface Serving {
+  /** Base URL clients use, with a trailing slash. */
+  url: string;
+  port: number;
+  /** The bound address. */
+  listen: string;
+  /** Base URL of the admin listener (server.admin_listen), when there is one. */
+  adminUrl?: string;
+  /** The assembled application (tests inspect its routers). */
+  app: Koa;
+  /** Present when the server made its own CA. */
+  selfSigned?: TlsMaterial;
+  shutdown(): Promise<void>;
+}
+
+/** Opens data, builds the app and listens. Used by `tfmirror serve` and by tests in-process. */
+export async function startServing(config: Config, logger: Logger): Promise<Serving> {
+  const runtime = await openRuntime(config);
+  let running: RunningServer | undefined;
+  let adminRunning: RunningServer | undefined;
+  try {
+    const mirror = new MirrorService(runtime.db, runtime.providers);
+    const downloads = new DownloadCounter(runtime.providers);
+    const presignTtl = config.storage.type === 's3' && config.storage.presignDownloads ? config.storage.presignTtl : 0;
+
+    // Job workers: loads queued by any process are run here, and what they
+    // publish is visible at once (this connection's writes do not move data_version).
+    const workers = createLoadWorkers(runtime, config, {
+      published: () => mirror.invalidate(),
+      onEvent: (e) => {
+        if (e.type === 'finished') logger.info({ item: { id: e.item.id, source: e.item.source, version: e.item.version, platform: e.item.platform }, outcome: e.outcome, error: e.error }, 'job item');
+        if (e.type === 'error') logger.warn({ err: e.error }, 'job workers');
+      },
+    });
+
+    const admin = adminApi({
+      runtime,
+      config,
+      registries: workers.registries,
+      invalidate: () => mirror.invalidate(),
+      logger,
+      version: packageVersion(),
+    });
+    const jobStats = runtime.repos.jobStats;
+    const metrics = new Metrics({
+      cache: () => mirror,
+      jobs: () => jobStats.counts(),
+      upstream: () => workers.registries.stats(),
+      onSourceError: (err: unknown) => logger.warn({ err }, 'metrics source failed'),
+    });
+    // With server.admin_listen the admin API and /metrics leave the main
+    // listener, so an Ingress in front of it exposes only the mirror.
+    const adminRouters = [metricsRoute(metrics), admin.router];
+    const split = config.server.adminListen !== '';
+    const appDeps = {
+      logger,
+      db: runtime.db,
+      store: runtime.store,
+      mirror,
+      downloads,
+      presignTtl,
+      trustedProxies: config.server.trustedProxies,
+      middleware: [metricsMiddleware(metrics)],
+    };
+    const app = createApp({ ...appDeps, routers: split ? [] : adminRouters });
+
+    const tls = await tlsFor(config);
+    const listenOptions = { tls: tls && { certFile: tls.certFile, keyFile: tls.keyFile }, limits: connectionLimits(config), onDrop: dropLogger(logger) };
+    running = await listen(app, { ...listenOptions, listen: config.server.listen });
+    if (split) {
+      adminRunning = await listen(createApp({ ...appDeps, routers: adminRouters, serveMirror: false }), { ...listenOptions, listen: config.server.adminListen });
+    }
+    mirror.start();
+    downloads.start();
+    workers.pool.start();
+
+    const url = baseUrl(config, running);
+    const servers = adminRunning ? [running, adminRunning] : [running];
+    return {
+      url,
+      port: running.port,
+      listen: `${running.host}:${running.port}`,
+      adminUrl: adminRunning && listenerUrl(config, adminRunning),
+      app,
+      selfSigned: tls && 'bundleFile' in tls ? tls : undefined,
+      async shutdown() {
+        logger.info('shutting down: finishing in-flight requests');
+        await Promise.all([...servers.map((s) => s.close(config.server.shutdownTimeout * 1000)), workers.close()]);
+        mirror.stop();
+        downloads.stop();
+        admin.close();
+        runtime.close();
+        logger.info('stopped');
+      },
+    };
+  } catch (err) {
+    await running?.close(0);
+    await adminRunning?.close(0);
+    runtime.close();
+    throw err;
+  }
+}
+
+async function tlsFor(config: Config): Promise<TlsMaterial | { certFile: string; keyFile: string } | undefined> {
+  const s = config.server;
+  if (!s.tls) return undefined;
+  if (s.tlsCertFile) return { certFile: s.tlsCertFile, keyFile: s.tlsKeyFile };
+  const extra = s.publicUrl ? [new URL(s.publicUrl).hostname] : [];
+  return ensureSelfSignedTls(path.join(config.dataDir, 'tls'), extra);
+}
+
+function connectionLimits(config: Config): ConnectionLimits {
+  const s = config.server;
+  return { headerTimeoutMs: s.headerTimeout * 1000, requestTimeoutMs: s.requestTimeout * 1000, idleTimeoutMs: s.idleTimeout * 1000, maxConnections: s.maxConnections };
+}
+
+/** One warning per burst: a flood of refused connections must not become a flood of log lines. */
+function dropLogger(logger: Logger): () => void {
+  let dropped = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    dropped++;
+    timer ??= setTimeout(() => {
+      logger.warn({ dropped }, 'connections refused: server.max_connections reached');
+      dropped = 0;
+      timer = undefined;
+    }, 10_000).unref();
+  };
+}
+
+function baseUrl(config: Config, running: RunningServer): string {
+  if (config.server.publicUrl) return config.server.publicUrl.replace(/\/?$/, '/');
+  return listenerUrl(config, running);
+}
+
+function listenerUrl(config: Config, running: RunningServer): string {
+  const scheme = config.server.tls ? 'https' : 'http';
+  // The self-signed certificate names localhost; wildcard binds are reachable there too.
+  const loopbackish = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost', ''].includes(running.host);
+  const host = loopbackish ? 'localhost' : running.host.includes(':') ? `[${running.host}]` : running.host;
+  return `${scheme}://${host}:${running.port}/`;
+}
+
+/** What a user needs to point Terraform at this server, printed once at start. */
+export function gettingStarted(serving: Serving, config: Config): string {
+  const lines = [
+    '',
+    `terraform-mirror is serving ${serving.url}`,
+    '',
+    'Point Terraform at it: put this in ~/.terraformrc (or a file named by TF_CLI_CONFIG_FILE):',
+    '',
+    '  provider_installation {',
+    '    network_mirror {',
+    `      url = "${serving.url}"`,
+    '    }',
+    '  }',
+    '',
+  ];
+  if (serving.selfSigned) {
+    lines.push(
+      `The certificate is signed by a local CA created once for this data directory: ${serving.selfSigned.caFile}`,
+      'Trust it in the shell that runs terraform (Linux; on macOS add the CA to the keychain instead):',
+      '',
+      `  export SSL_CERT_FILE=${serving.selfSigned.bundleFile}`,
+      '',
+      '(that bundle is the system roots plus the local CA, so other HTTPS keeps working)',
+    );
+  } else if (!config.server.tls) {
+    lines.push('TLS is off (server { tls = false }): Terraform only talks HTTPS to mirrors, so terminate TLS in front of this server.');
+  }
+  lines.push('', `Add providers with: tfmirror import DIR   (a directory written by 'terraform providers mirror DIR')`, '');
+  return lines.join('\n');
+}
