@@ -16,6 +16,8 @@ import { jobRoutes } from './jobs/routes.js';
 import { ProviderSetService, providerSetRoutes } from './provider-sets/index.js';
 import { providerRoutes } from './providers/routes.js';
 import { statsRoutes } from './stats/routes.js';
+import { userRoutes } from './users/routes.js';
+import { UserService } from './users/service.js';
 
 export interface AdminApiDeps {
   runtime: Runtime;
@@ -58,6 +60,7 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
   });
   const routes: RouteSpec[] = [
     ...authRoutes({ auth, audit }),
+    ...userRoutes({ users: new UserService(runtime.repos, auth) }),
     ...providerRoutes({ providers: runtime.providers, store: runtime.store, invalidate: deps.invalidate }),
     ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts }),
     ...providerSetRoutes({ sets }),

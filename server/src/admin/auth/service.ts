@@ -137,6 +137,22 @@ export class AuthService {
   }
 
   /**
+   * Re-authentication of a signed-in user (changing their own password):
+   * the same throttle and verification slots as a sign-in, so a stolen
+   * session cannot be used to guess the password faster than the login form.
+   */
+  async confirmPassword(username: string, password: string, hash: string, ip: string): Promise<boolean> {
+    const release = this.throttle.acquire(username, ip);
+    try {
+      const matches = await this.verifyPassword(password, hash);
+      if (!matches) this.throttle.recordFailure(username, ip);
+      return matches;
+    } finally {
+      release();
+    }
+  }
+
+  /**
    * One bcrypt compare inside a verification slot; throws VerifiersBusy
    * (429) at once when none is free. Always a full compare, even for unknown
    * or disabled users: the timing must not tell.
