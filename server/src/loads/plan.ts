@@ -1,4 +1,5 @@
 import type { JobItemKey } from '../db/jobs.js';
+import { InvalidInput, NotFound } from '../errors.js';
 import { matches } from '../providers/constraints.js';
 import { selectVersions, type ProviderDefinition } from '../providers/definitions/index.js';
 import { formatPlatform } from '../providers/platform.js';
@@ -13,7 +14,14 @@ export interface LoadPlan {
 /**
  * Resolves definitions against the upstream's version lists into the exact
  * (source, version, platform) items to fetch. One versions request per
- * provider; nothing is downloaded.
+ * provider; nothing is downloaded. Every entry point that plans (admin load,
+ * provider sets, `tfmirror load`) comes through here.
+ *
+ * All registries are looked up before the first request: a hostname without
+ * an upstream (RegistryClients.get throws UnknownUpstream) refuses the whole
+ * plan by name with no network call at all, not after the other hosts were
+ * asked. A provider the upstream does not have is a mistake in the
+ * definitions (InvalidInput), not a missing resource of ours.
  */
 export async function planLoad(
   definitions: readonly ProviderDefinition[],
@@ -22,8 +30,9 @@ export async function planLoad(
 ): Promise<LoadPlan> {
   const plan: LoadPlan = { items: [], problems: [] };
   const seen = new Set<string>();
+  const registries = definitions.map((d) => registry(d.address.hostname));
   const lists = await Promise.all(
-    definitions.map((d) => registry(d.address.hostname).listVersions(d.address.namespace, d.address.type, signal)),
+    definitions.map((d, i) => registries[i]!.listVersions(d.address.namespace, d.address.type, signal).catch(missAsInvalid)),
   );
   definitions.forEach((def, i) => {
     const offered = new Map(lists[i]!.versions.map((v) => [v.version, new Set(v.platforms.map(formatPlatform))]));
@@ -54,4 +63,9 @@ export async function planLoad(
     }
   });
   return plan;
+}
+
+function missAsInvalid(err: unknown): never {
+  if (err instanceof NotFound) throw new InvalidInput(err.message);
+  throw err;
 }

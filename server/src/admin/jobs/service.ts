@@ -1,5 +1,5 @@
 import type { JobRepository, ListJobsQuery } from '../../db/jobs.js';
-import { InvalidInput, NotFound } from '../../errors.js';
+import { InvalidInput } from '../../errors.js';
 import { planLoad } from '../../loads/plan.js';
 import { parseDefinitions, type DefinitionFormat } from '../../providers/definitions/index.js';
 import type { ProviderRegistry } from '../../upstream/registry.js';
@@ -57,7 +57,7 @@ export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): P
   if (!format) throw new InvalidInput(`unsupported Content-Type "${req.contentType}" for provider definitions`);
   const definitions = await parseDefinitions(req.text, { format, file: 'body' });
   if (definitions.length === 0) throw new InvalidInput('the definitions name no providers: nothing to load');
-  const plan = await planLoad(definitions, (h) => deps.registries.get(h), req.signal).catch(upstreamMissAsInvalid);
+  const plan = await planLoad(definitions, (h) => deps.registries.get(h), req.signal);
   const providers = definitions.map((d) => d.source);
   const jobId = deps.jobs.createJob(
     {
@@ -70,15 +70,6 @@ export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): P
     now(deps),
   );
   return { jobId, items: plan.items.length, problems: plan.problems, providers };
-}
-
-/**
- * A provider (or registry) the upstream does not have is a mistake in the
- * definitions, not a missing admin resource: 400 rather than 404.
- */
-function upstreamMissAsInvalid(err: unknown): never {
-  if (err instanceof NotFound) throw new InvalidInput(err.message);
-  throw err;
 }
 
 export function listJobs(deps: Pick<JobServiceDeps, 'jobs'>, query: ListJobsQuery) {
