@@ -329,7 +329,7 @@ export class HttpClient {
     const literal = url.hostname.replace(/^\[|\]$/g, '');
     if (net.isIP(literal)) {
       const range = await refusalOf(literal, this.reach);
-      if (range !== undefined) throw refused(url.host, literal, range);
+      if (range !== undefined) throw refused(literal, literal, range);
     }
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal));
