@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import test from 'ava';
 import { providerRoutes } from '../../../server/src/admin/providers/routes.js';
 import { NotFound } from '../../../server/src/errors.js';
@@ -201,4 +202,37 @@ test('a blocked provider leaves the mirror at once and a deprecated one is serve
   await server.call('PATCH', `/providers/${id}`, { ...admin, body: { status: 'blocked' } });
   await t.throwsAsync(mirror.index(address), { instanceOf: NotFound });
   t.is((await server.call('GET', `/providers/${id}`, viewer)).body.status, 'blocked', 'admins still see it');
+});
+
+test('DELETE keeps an object another provider still names, checked in the deleting transaction', async (t) => {
+  const s = await setup();
+  t.teardown(() => cleanup(s));
+  // A hand-made mirror may record two providers' packages under one object.
+  const nullKey = s.world.db.prepare<[], { key: string }>(`SELECT object_key AS key FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id
+    JOIN providers p ON p.id = pv.provider_id WHERE p.type = 'null'`).get()!.key;
+  s.world.db.prepare(`UPDATE provider_packages SET object_key = ? WHERE filename LIKE 'terraform-provider-widget%'`).run(nullKey);
+  t.is((await s.server.call('DELETE', `/providers/${s.idOf('null')}`, admin)).status, 204);
+  t.true((await storedKeys(s.world)).includes(nullKey));
+});
+
+test('DELETE leaves an object a concurrent load stored under the provider before recording its row', async (t) => {
+  const s = await setup();
+  t.teardown(() => cleanup(s));
+  const pending = 'providers/registry.terraform.io/hashicorp/null/3.3.0/0123456789abcdef/terraform-provider-null_3.3.0_linux_amd64.zip';
+  await s.world.store.put(pending, Readable.from([Buffer.from('zip')]), { size: 3 });
+  t.is((await s.server.call('DELETE', `/providers/${s.idOf('null')}`, admin)).status, 204);
+  t.deepEqual(await storedKeys(s.world, 'providers/registry.terraform.io/hashicorp/null/'), [pending]);
+});
+
+test('DELETE keeps the files of a version a load is about to write', async (t) => {
+  const s = await setup();
+  t.teardown(() => cleanup(s));
+  s.world.jobs.createJob(
+    { kind: 'load', requestedBy: 'admin', spec: {}, items: [{ source: 'registry.terraform.io/hashicorp/aws', version: '5.10.0', platform: 'windows_amd64' }], maxAttempts: 1 },
+    Date.now(),
+  );
+  t.is((await s.server.call('DELETE', `/providers/${s.idOf('aws')}`, admin)).status, 204);
+  const left = await storedKeys(s.world, 'providers/registry.terraform.io/hashicorp/aws/');
+  t.true(left.length > 0 && left.every((k) => k.includes('/5.10.0/')), left.join(' '));
+  t.true(left.some((k) => k.endsWith('_SHA256SUMS')));
 });
