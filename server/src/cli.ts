@@ -44,7 +44,9 @@ const commands: Record<string, Command> = {
   async serve(_args, config) {
     const cfg = await config();
     const { gettingStarted, startServing } = await import('./commands/serve.js');
+    const { logUnhandledRejections } = await import('./commands/process-guards.js');
     const logger = createLogger(cfg.log.level, 'stdout');
+    logUnhandledRejections(logger);
     const serving = await startServing(cfg, logger);
     // The banner goes first: the "serving" line is what supervisors and tests wait for.
     process.stderr.write(gettingStarted(serving, cfg));
