@@ -151,3 +151,16 @@ test('an API token with expiresAt stops at that instant (401); an expiry in the 
   const both = await call('POST', '/tokens', { token: admin, body: { name: 'x', role: 'viewer', expiresAt, expiresInDays: 1 } });
   t.is(both.status, 400);
 });
+
+test("demoting an admin suspends the API tokens they created; promoting them back restores them", async (t) => {
+  const { s, call, login } = await serveUsers(t);
+  await s.addUser('alice');
+  const bobId = await s.addUser('bob');
+  const admin = await login('alice');
+  const bobToken = (await call('POST', '/tokens', { token: await login('bob'), body: { name: 'bob-admin-ci', role: 'admin' } })).body!.token as string;
+  t.is((await call('GET', '/users', { token: bobToken })).status, 200);
+  await call('PATCH', `/users/${bobId}`, { token: admin, body: { role: 'viewer' } });
+  t.is((await call('GET', '/users', { token: bobToken })).status, 401, 'no admin rights left behind in a token');
+  await call('PATCH', `/users/${bobId}`, { token: admin, body: { role: 'admin' } });
+  t.is((await call('GET', '/users', { token: bobToken })).status, 200);
+});

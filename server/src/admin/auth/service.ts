@@ -213,10 +213,19 @@ export class AuthService {
     const row = this.tokens.findByHash(hashApiToken(token));
     const now = this.now();
     if (!row || row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return undefined;
-    // A token is its creator's: it stops working while they are disabled (deleting them revokes it).
-    if (row.createdBy !== null && this.users.find(row.createdBy)?.disabled !== false) return undefined;
+    if (row.createdBy !== null && !this.creatorMayStillIssue(row.createdBy)) return undefined;
     this.tokens.touch(row.id, now);
     return { kind: 'token', actor: `token:${row.name}#${row.id}`, role: row.role, tokenId: row.id };
+  }
+
+  /**
+   * A token is its creator's: only admins create tokens, so it works while its
+   * creator is an enabled admin. Disabling or demoting them suspends it (a
+   * demoted admin's CI token must not keep admin rights); deleting them revokes it.
+   */
+  private creatorMayStillIssue(userId: number): boolean {
+    const creator = this.users.find(userId);
+    return creator !== undefined && !creator.disabled && creator.role === 'admin';
   }
 
   identify(principal: Principal): Identity {

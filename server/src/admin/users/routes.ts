@@ -91,7 +91,7 @@ export function userRoutes(deps: { users: UserService }): RouteSpec[] {
       params: userParams,
       body: updateBody,
       responses: {
-        200: { description: 'updated; disabling revoked every session, and their API tokens stop working', schema: userView },
+        200: { description: 'updated; disabling revokes every session; the API tokens they created work only while they are an enabled admin', schema: userView },
         404: { description: 'no such user' },
         409: { description: 'this would leave no enabled admin' },
       },
