@@ -5,6 +5,16 @@
  * locally* (no trust in other clocks); the leader renews every retryPeriod
  * and gives up when it could not renew within renewDeadline. Optimistic
  * concurrency (resourceVersion) decides races. Release on graceful stop.
+ *
+ * Renewal runs on its own timer: the leadership callbacks (starting the
+ * controller lists every custom resource, stopping it waits for the workers)
+ * run on a separate chain and never hold up the next renewal. Leadership ends
+ * on the clock, not on a callback: holdsLease() turns false renewDeadline
+ * after the last successful renew was *sent*, even when the event loop is
+ * late, and the controller's writes ask it first (fence.ts). Since
+ * renewDeadline < leaseDuration and another candidate waits a full
+ * leaseDuration from when it saw that renewal, this replica stops writing
+ * before any other can start.
  */
 
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
@@ -41,7 +51,11 @@ export class LeaderElector {
   private readonly retryPeriodMs: number;
   private readonly now: () => Date;
   private leading = false;
+  /** When the last successful acquire or renew was sent (epoch ms). */
   private lastRenewMs = 0;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** Leadership callbacks, one after the other, off the renewal path. */
+  private transitions: Promise<void> = Promise.resolve();
   private observed: { key: string; atMs: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -55,10 +69,16 @@ export class LeaderElector {
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     this.now = options.now ?? (() => new Date());
+    if (this.renewDeadlineMs >= this.leaseDurationMs) throw new Error('renewDeadline must be shorter than leaseDuration');
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    return this.holdsLease();
+  }
+
+  /** The write gate: leading, and the last renewal is younger than the renew deadline. */
+  holdsLease(): boolean {
+    return this.leading && this.now().getTime() - this.lastRenewMs < this.renewDeadlineMs;
   }
 
   start(): void {
@@ -72,8 +92,10 @@ export class LeaderElector {
     this.running = false;
     clearTimeout(this.timer);
     await this.tick;
-    if (!this.leading) return;
-    await this.loseLeadership('shutting down');
+    const wasLeading = this.leading;
+    this.loseLeadership('shutting down');
+    await this.transitions;
+    if (!wasLeading) return;
     await this.release().catch((err: unknown) => this.options.logger.warn({ err: String(err) }, 'could not release the lease'));
   }
 
@@ -88,31 +110,50 @@ export class LeaderElector {
   }
 
   private async step(): Promise<void> {
+    const sentMs = this.now().getTime();
     let acquired = false;
     try {
-      acquired = await this.tryAcquireOrRenew();
+      acquired = await withTimeout(this.tryAcquireOrRenew(), this.renewDeadlineMs);
     } catch (err) {
       this.options.logger.debug({ err: String(err) }, 'lease update failed');
     }
     if (!this.running) return;
-    const nowMs = this.now().getTime();
-    if (acquired) {
-      this.lastRenewMs = nowMs;
+    // A renewal that took the whole deadline proves nothing about now.
+    if (acquired && this.now().getTime() - sentMs < this.renewDeadlineMs) {
+      this.lastRenewMs = sentMs;
+      this.armDeadline();
       if (!this.leading) {
         this.leading = true;
         this.options.logger.info({ identity: this.identity, lease: this.name }, 'became the leader');
-        await this.options.onStartedLeading();
+        this.transition(this.options.onStartedLeading);
       }
-    } else if (this.leading && nowMs - this.lastRenewMs >= this.renewDeadlineMs) {
-      await this.loseLeadership('could not renew the lease within the renew deadline');
+    } else if (this.leading && !this.holdsLease()) {
+      this.loseLeadership('could not renew the lease within the renew deadline');
     }
   }
 
-  private async loseLeadership(why: string): Promise<void> {
+  /** Stop leading the moment the renew deadline passes, without waiting for the next step. */
+  private armDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    const ms = this.lastRenewMs + this.renewDeadlineMs - this.now().getTime();
+    this.deadlineTimer = setTimeout(() => {
+      if (this.leading && !this.holdsLease()) this.loseLeadership('could not renew the lease within the renew deadline');
+    }, Math.max(0, ms) + 1);
+    this.deadlineTimer.unref();
+  }
+
+  private loseLeadership(why: string): void {
+    clearTimeout(this.deadlineTimer);
     if (!this.leading) return;
     this.leading = false;
     this.options.logger.warn({ identity: this.identity, why }, 'stopped leading');
-    await this.options.onStoppedLeading();
+    this.transition(this.options.onStoppedLeading);
+  }
+
+  private transition(callback: () => void | Promise<void>): void {
+    this.transitions = this.transitions
+      .then(callback)
+      .catch((err: unknown) => this.options.logger.error({ err: String(err) }, 'leadership callback failed'));
   }
 
   /** true when we hold the lease after this call. */
@@ -179,4 +220,13 @@ export class LeaderElector {
     });
     this.options.logger.info({ identity: this.identity }, 'released the lease');
   }
+}
+
+/** Settles as `promise` does, or rejects after `ms` (the promise itself keeps running; its result is dropped). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lease request took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,11 +1,15 @@
 /**
  * The controller runs only while this replica holds the Lease: a fresh
  * Controller on each leadership, stopped when leadership is lost or on stop().
+ * Its writes go through the elector's write gate, so a reconcile still in
+ * flight when the renew deadline passes cannot write after it.
  */
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../server/src/log.js';
 import { Controller, type ControllerOptions } from './controller.js';
+import { fencedKube, fencedServer } from './fence.js';
+import { kubeAccess } from './kube.js';
 import { LeaderElector, type LeaderElectorOptions } from './leader.js';
 import type { ServerClient } from './server-client.js';
 
@@ -58,7 +62,15 @@ export class Operator {
 
   private async startController(): Promise<void> {
     const { kubeConfig, server, logger, namespace } = this.options;
-    this.controller = new Controller({ kubeConfig, server, logger, namespace, ...this.options.controller });
+    const gate = () => this.elector.holdsLease();
+    this.controller = new Controller({
+      kubeConfig,
+      server: fencedServer(server, gate),
+      kube: fencedKube(kubeAccess(kubeConfig), gate),
+      logger,
+      namespace,
+      ...this.options.controller,
+    });
     await this.controller.start();
   }
 

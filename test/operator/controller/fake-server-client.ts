@@ -21,6 +21,8 @@ export interface FakeServerCall {
   key: string;
   body?: PutRequest;
   purge?: boolean;
+  /** Date.now() when the call was made. */
+  at: number;
 }
 
 export class FakeServerClient implements ServerClient {
@@ -32,14 +34,17 @@ export class FakeServerClient implements ServerClient {
   jobOutcome: 'succeeded' | 'running' = 'succeeded';
   /** Fail the next N calls as an unreachable server. */
   unavailable = 0;
+  /** How long a PUT takes to answer (a server planning against a slow upstream). */
+  putDelayMs = 0;
   private jobs = 0;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   async put(namespace: string, name: string, body: PutRequest): Promise<ServerStatus> {
     const key = `${namespace}/${name}`;
-    this.calls.push({ method: 'PUT', key, body });
+    this.calls.push({ method: 'PUT', key, body, at: Date.now() });
     this.maybeFail();
+    if (this.putDelayMs > 0) await new Promise((r) => setTimeout(r, this.putDelayMs));
     const spec = body.spec as { invalid?: boolean; providers?: { versions: string[]; platforms: string[] }[]; versions?: string[]; platforms?: string[] };
     if (spec.invalid) throw new InvalidSpec('spec.providers[0].source: not a provider address');
     const stored = this.records.get(key);
@@ -73,7 +78,7 @@ export class FakeServerClient implements ServerClient {
 
   async get(namespace: string, name: string): Promise<ServerStatus> {
     const key = `${namespace}/${name}`;
-    this.calls.push({ method: 'GET', key });
+    this.calls.push({ method: 'GET', key, at: Date.now() });
     this.maybeFail();
     const status = this.records.get(key);
     if (!status) throw new NotFound(`provider set ${key} not found`);
@@ -82,7 +87,7 @@ export class FakeServerClient implements ServerClient {
 
   async delete(namespace: string, name: string, purge: boolean): Promise<void> {
     const key = `${namespace}/${name}`;
-    this.calls.push({ method: 'DELETE', key, purge });
+    this.calls.push({ method: 'DELETE', key, purge, at: Date.now() });
     this.maybeFail();
     this.records.delete(key);
     this.specs.delete(key);

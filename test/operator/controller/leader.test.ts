@@ -66,6 +66,8 @@ test('a leader that cannot renew within the deadline stops leading, and a crashe
   await waitFor('a leads', () => a.isLeader);
   fake.failNext(20, 503, { path: '/leases' }); // about 20 retry periods without a successful renew
   await waitFor('a steps down', () => !a.isLeader);
+  // isLeader (the write gate) turns false on the clock; the callback follows on its own chain.
+  await waitFor('the stop callback', () => log.length === 2);
   t.deepEqual(log, ['pod-a started', 'pod-a stopped']);
   await a.stop();
 
