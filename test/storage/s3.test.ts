@@ -88,3 +88,35 @@ test('s3: createObjectStore builds an S3 store', async (t) => {
   t.is(store.kind, 's3');
   await t.notThrowsAsync(store.check());
 });
+
+test('s3: concurrent puts of the same bytes to one key all succeed and leave the complete object', async (t) => {
+  const store = new S3Store(await config());
+  const bytes = randomBytes(189);
+  for (let round = 0; round < 10; round++) {
+    const key = `evidence/${round}.sig`;
+    const results = await Promise.allSettled([0, 1, 2].map(() => store.put(key, Readable.from([bytes]), { size: bytes.length })));
+    t.deepEqual(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')), ['ok', 'ok', 'ok'], `round ${round}`);
+    const head = await store.head(key);
+    t.is(head?.size, bytes.length, `round ${round}: the object is there`);
+  }
+});
+
+test('s3: a stored object that does not match the upload fails the put as retryable Unavailable, not as bad bytes', async (t) => {
+  const cfg = await config();
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ region: cfg.region, endpoint: cfg.endpoint, forcePathStyle: true, credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey } });
+  // What a store with non-atomic overwrites shows a HEAD that lands mid-write of a concurrent put.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (context.commandName === 'HeadObjectCommand') (out.output as { ContentLength?: number }).ContentLength = 0;
+      return out;
+    },
+    { step: 'initialize', name: 'midWriteHead' },
+  );
+  const store = new S3Store(cfg, { client });
+  const err = await t.throwsAsync(store.put('k.sig', Readable.from([Buffer.alloc(189, 1)]), { size: 189 }));
+  t.true(err instanceof Unavailable, String(err));
+  const { isRetryable } = await import('../../server/src/jobs/retryable.js');
+  t.true(isRetryable(err));
+});

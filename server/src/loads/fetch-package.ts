@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { LimitsConfig } from '../config/types.js';
 import type { JobItem } from '../db/jobs.js';
 import type { PackageHolder } from '../db/package-holders.js';
@@ -12,6 +11,7 @@ import type { ObjectStore } from '../storage/store.js';
 import type { DownloadInfo } from '../upstream/documents.js';
 import { UPSTREAM_LIMITS, type ProviderRegistry } from '../upstream/registry.js';
 import { assertSha256, verifyShasumsLine, verifySignature } from '../upstream/verify.js';
+import { storeVersionFile } from './evidence.js';
 import type { StagingArea } from './staging.js';
 
 export interface FetchPackageDeps {
@@ -60,11 +60,11 @@ export function fetchPackageHandler(deps: FetchPackageDeps): JobHandler {
         signatureKey: signatureKey(address, item.version),
         keyIds: [verified.keyId],
       };
-      // Same bytes for every platform of a version: rewriting them is harmless.
-      await deps.store.put(evidence.shasumsKey, Readable.from([shasums]), { size: shasums.length, signal: ctx.signal });
-      await deps.store.put(evidence.signatureKey, Readable.from([signature]), { size: signature.length, signal: ctx.signal });
+      // Same bytes for every platform of a version: written once, never rewritten under a published version.
+      await storeVersionFile(deps.store, evidence.shasumsKey, shasums, { signal: ctx.signal });
+      await storeVersionFile(deps.store, evidence.signatureKey, signature, { signal: ctx.signal });
       const keys = Buffer.from(JSON.stringify(info.signingKeys));
-      await deps.store.put(signingKeysKey(address, item.version), Readable.from([keys]), { size: keys.length, contentType: 'application/json', signal: ctx.signal });
+      await storeVersionFile(deps.store, signingKeysKey(address, item.version), keys, { contentType: 'application/json', signal: ctx.signal });
       await ingestPackage(
         { store: deps.store, providers: deps.providers, limits: deps.limits },
         {

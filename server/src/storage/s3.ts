@@ -110,8 +110,13 @@ export class S3Store implements ObjectStore {
     // the stored size is the cheapest proof that the bytes we counted are the bytes kept.
     const stored = await this.head(key);
     if (!stored || stored.size !== counter.bytes) {
-      await this.delete(key).catch(() => undefined);
-      throw sizeMismatch(key, counter.bytes, stored ? stored.size : 'no object');
+      // Not what we sent: a store that keeps the transfer encoding, or one whose overwrites are not
+      // atomic and was caught mid-write by a concurrent put of the same key (s3rver). Both pass, so the
+      // caller may retry; the object we may have made is removed only if it is really of another size.
+      if (stored) await this.delete(key).catch(() => undefined);
+      throw new Unavailable(`s3 put ${JSON.stringify(key)}: stored object does not match the upload`, {
+        cause: sizeMismatch(key, counter.bytes, stored ? stored.size : 'no object'),
+      });
     }
     return stored;
   }
