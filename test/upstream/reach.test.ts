@@ -208,3 +208,14 @@ test.serial('a plain HttpClient is strict by default: HTTPS only, no loopback', 
   await t.throwsAsync(client.getBuffer('http://127.0.0.1:1/x', { limit: 10 }), { instanceOf: UpstreamRefused, message: /must be HTTPS/ });
   await t.throwsAsync(client.getBuffer('https://127.0.0.1:1/x', { limit: 10 }), { instanceOf: UpstreamRefused, message: /loopback/ });
 });
+
+test.serial('an upstream configured with a plain http url on the private network may be fetched over http', async (t) => {
+  const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('sums'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  const lookup = fakeDns({ 'registry.corp': ['10.0.0.5'], 'files.corp': ['127.0.0.1'] });
+  const client = new RegistryClient({ hostname: 'registry.corp', url: 'http://registry.corp/', lookup, sleep: recordingSleep().sleep });
+  t.teardown(() => client.close());
+  t.is((await client.fetchBytes(`http://files.corp:${port}/SHA256SUMS`, 100)).toString(), 'sums');
+});
