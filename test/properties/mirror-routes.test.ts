@@ -32,7 +32,7 @@ interface RawAnswer {
  * http.request refuses (and fetch normalizes) exactly the paths this test
  * is about. Bounded: a server that never answers fails the case.
  */
-function send(baseUrl: string, rawPath: Buffer, timeoutMs = 5000): Promise<RawAnswer> {
+function send(baseUrl: string, rawPath: Buffer, timeoutMs = 20_000): Promise<RawAnswer> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(url.port), '127.0.0.1');

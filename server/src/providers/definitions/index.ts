@@ -24,6 +24,13 @@ export const MAX_DEFINITIONS_BYTES = 1024 * 1024;
 export const MAX_PROVIDERS = 1000;
 /** Far beyond the schema's depth of four; deeper input only serves to exhaust parsers (yaml crashes on it). */
 export const MAX_NESTING = 64;
+/**
+ * Line breaks, commas, opening brackets and YAML "- " indicators in one
+ * document: each can start a node, so their count bounds the parsers' work. 1,000 providers written out
+ * one value per line stay near 25,000; past this bound a 1 MiB document cost
+ * the yaml package about 560 MB and hcl2json over a minute of CPU.
+ */
+export const MAX_ITEMS = 50_000;
 
 export interface ParseDefinitionsOptions {
   format: DefinitionFormat | 'auto';
@@ -42,6 +49,7 @@ export async function parseDefinitions(input: string, opts: ParseDefinitionsOpti
   const problems = new Problems(file);
   checkNesting(text, problems);
   problems.throwIfAny();
+  enforceItemCount(file, text);
   const format = opts.format === 'auto' ? detectFormat(text, undefined, opts.file) : opts.format;
   const read = format === 'hcl' ? await hclEntries(text, file, problems) : documentEntries(format, text, problems);
   const entries = read ?? [];
@@ -87,6 +95,19 @@ function documentEntries(format: 'yaml' | 'json', text: string, problems: Proble
     return undefined;
   }
   return list.items.map((node, n) => ({ path: `providers[${n}]`, node }));
+}
+
+function enforceItemCount(file: string, text: string): void {
+  let items = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // "\n", ",", "[", "{", and "-" followed by a space ("- - - a" nests without brackets).
+    if (c === 0x0a || c === 0x2c || c === 0x5b || c === 0x7b || (c === 0x2d && text.charCodeAt(i + 1) === 0x20)) items++;
+    if (items > MAX_ITEMS) {
+      const { line } = positionFinder(text)(i);
+      throw new LimitExceeded(`${file}:${line}: more than ${MAX_ITEMS} line breaks, commas, brackets and "- " items in one document`);
+    }
+  }
 }
 
 /**
