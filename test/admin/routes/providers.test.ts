@@ -88,6 +88,22 @@ test('the detail lists versions newest first with their packages and hashes', as
   t.is(pkg.zh, `zh:${pkg.sha256}`);
   t.regex(pkg.h1, /^h1:/);
   t.false('objectKey' in pkg, 'object keys stay inside the server');
+  t.deepEqual(pkg.heldBy, ['loaded']);
+  t.deepEqual(oldest.heldBy, ['loaded']);
+});
+
+test('the detail names who holds each package and version', async (t) => {
+  const s = await setup();
+  t.teardown(() => cleanup(s));
+  const set = { kind: 'set', set: { kind: 'ProviderMirror', namespace: 'team-a', name: 'aws' } } as const;
+  s.world.providers.addHolder({ hostname: 'registry.terraform.io', namespace: 'hashicorp', type: 'aws' }, '5.10.0', 'darwin', 'arm64', set);
+  const res = await s.server.call('GET', `/providers/${s.idOf('aws')}`, viewer);
+  const [newest] = res.body.versions;
+  t.deepEqual(newest.heldBy, ['loaded', 'set:ProviderMirror/team-a/aws']);
+  t.deepEqual(newest.packages.map((p: any) => [p.platform, p.heldBy]), [
+    ['darwin_arm64', ['loaded', 'set:ProviderMirror/team-a/aws']],
+    ['linux_amd64', ['loaded']],
+  ]);
 });
 
 test('an unknown provider id is 404 and a malformed one 400', async (t) => {

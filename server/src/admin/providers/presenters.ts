@@ -1,3 +1,4 @@
+import { formatHolder, type PackageHolder } from '../../db/package-holders.js';
 import type { PackageDetailRow, ProviderIdentity, ProviderSummaryRow } from '../../db/providers.js';
 import type { ProviderDetail } from './service.js';
 
@@ -38,12 +39,14 @@ export function presentProviderDetail(d: ProviderDetail) {
       protocols: v.protocols,
       createdAt: v.createdAt,
       keyIds: v.keyIds,
+      // Who brought or holds any of its packages: a purge by one set leaves what the others hold.
+      heldBy: [...new Set(v.packages.flatMap((p) => p.holders.map(formatHolder)))].sort(),
       packages: v.packages.map(presentPackage),
     })),
   };
 }
 
-function presentPackage(p: PackageDetailRow) {
+function presentPackage(p: PackageDetailRow & { holders: PackageHolder[] }) {
   return {
     platform: `${p.os}_${p.arch}`,
     filename: p.filename,
@@ -53,5 +56,6 @@ function presentPackage(p: PackageDetailRow) {
     zh: `zh:${p.sha256}`,
     downloads: p.downloads,
     lastDownloadAt: p.lastDownloadAt,
+    heldBy: p.holders.map(formatHolder),
   };
 }

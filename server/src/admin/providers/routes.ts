@@ -42,6 +42,7 @@ const detail = z.object({
       protocols: z.array(z.string()),
       createdAt: z.string(),
       keyIds: z.array(z.string()),
+      heldBy: z.array(z.string()).describe('who brought or holds its packages: imported, loaded, pulled, set:{kind}/{namespace}/{name}'),
       packages: z.array(
         z.object({
           platform: z.string(),
@@ -52,6 +53,7 @@ const detail = z.object({
           zh: z.string(),
           downloads: z.number(),
           lastDownloadAt: z.string().nullable(),
+          heldBy: z.array(z.string()),
         }),
       ),
     }),

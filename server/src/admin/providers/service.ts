@@ -1,3 +1,4 @@
+import type { PackageHolder } from '../../db/package-holders.js';
 import type {
   PackageDetailRow,
   ProviderFilter,
@@ -20,7 +21,7 @@ export interface ProviderServiceDeps {
 
 export interface ProviderDetail {
   provider: ProviderRow;
-  versions: (VersionDetailRow & { packages: PackageDetailRow[] })[];
+  versions: (VersionDetailRow & { packages: (PackageDetailRow & { holders: PackageHolder[] })[] })[];
 }
 
 export interface DeleteOutcome {
@@ -45,10 +46,10 @@ export function listProviders(deps: Pick<ProviderServiceDeps, 'providers'>, filt
 /** The provider with every version (newest first) and its packages. */
 export function getProviderDetail(deps: Pick<ProviderServiceDeps, 'providers'>, id: number): ProviderDetail {
   const provider = deps.providers.getProviderById(id);
-  const byVersion = new Map<number, PackageDetailRow[]>();
+  const byVersion = new Map<number, ProviderDetail['versions'][number]['packages']>();
   for (const pkg of deps.providers.listPackageDetails(id)) {
     const list = byVersion.get(pkg.versionId) ?? [];
-    list.push(pkg);
+    list.push({ ...pkg, holders: deps.providers.holdersOf(pkg.id) });
     byVersion.set(pkg.versionId, list);
   }
   const versions = deps.providers
