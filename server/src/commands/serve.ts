@@ -11,7 +11,9 @@ import type { Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
 import { MirrorService } from '../mirror/service.js';
 import { createLoadWorkers } from '../loads/service.js';
-import { openRuntime } from '../runtime.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+import type { StagingArea } from '../loads/staging.js';
+import { scheduleSweeps } from '../packages/sweep.js';
 
 export interface Serving {
   /** Base URL clients use, with a trailing slash. */
@@ -88,6 +90,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     mirror.start();
     downloads.start();
     workers.pool.start();
+    const sweeps = startOrphanSweeps(runtime, workers.staging, logger);
 
     const url = baseUrl(config, running);
     const servers = adminRunning ? [running, adminRunning] : [running];
@@ -104,6 +107,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
         mirror.stop();
         downloads.stop();
         admin.close();
+        await sweeps.stop();
         runtime.close();
         logger.info('stopped');
       },
@@ -114,6 +118,14 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     runtime.close();
     throw err;
   }
+}
+
+/** Objects and staging files left by killed ingests, at start and hourly (see packages/sweep.ts), counted in the log. */
+function startOrphanSweeps(runtime: Runtime, staging: StagingArea, logger: Logger) {
+  return scheduleSweeps({ store: runtime.store, references: runtime.repos.references, staging }, (result, err) => {
+    if (err) logger.warn({ err }, 'orphan sweep failed; the next one retries');
+    else logger.info({ sweep: result }, 'orphan sweep');
+  });
 }
 
 async function tlsFor(config: Config): Promise<TlsMaterial | { certFile: string; keyFile: string } | undefined> {
