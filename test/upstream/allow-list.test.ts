@@ -9,6 +9,7 @@ import { jobRoutes } from '../../server/src/admin/jobs/routes.js';
 import { providerSetRoutes } from '../../server/src/admin/provider-sets/index.js';
 import { ProviderSetService } from '../../server/src/admin/provider-sets/service.js';
 import { ProviderSetRepository } from '../../server/src/db/provider-sets.js';
+import { Metrics } from '../../server/src/metrics/index.js';
 import { RegistryClients } from '../../server/src/upstream/registry.js';
 import { type LoadSetup, loadSetup } from '../fixtures/load-setup.js';
 import { runCli } from '../fixtures/tfmirror.js';
@@ -115,10 +116,13 @@ test.serial('PUT of a provider set refuses a hostname without an upstream with 4
   t.is(jobCount(world), 0);
 });
 
-test.serial('upstream metric labels are only the configured and built-in hostnames, whatever was asked for', (t) => {
+test.serial('upstream metric labels are only the configured and built-in hostnames, whatever was asked for', async (t) => {
   const registries = clientsFor(t.context.s);
   t.teardown(() => registries.close());
   for (const host of ['evil.example', 'a.example', 'b.example']) t.throws(() => registries.get(host));
-  registries.get('registry.terraform.io');
+  await registries.get('registry.terraform.io').listVersions('hashicorp', 'null');
   t.deepEqual(Object.keys(registries.stats()), ['registry.terraform.io']);
+  const scrape = await new Metrics({ defaultMetrics: false, upstream: () => registries.stats() }).scrape();
+  const hostnames = new Set([...scrape.matchAll(/^upstream_requests_total\{hostname="([^"]*)"/gm)].map((m) => m[1]));
+  t.deepEqual([...hostnames], ['registry.terraform.io']);
 });
