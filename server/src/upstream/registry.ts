@@ -97,6 +97,9 @@ export class RegistryClient implements ProviderRegistry {
   async providersBaseUrl(signal?: AbortSignal): Promise<string> {
     const ttl = this.options.discoveryTtlMs ?? DISCOVERY_TTL_MS;
     if (this.discovered && this.now() - this.discovered.at < ttl) return this.discovered.base;
+    // A caller already gone would start a shared request that nobody awaits,
+    // and its failure would be an unhandled rejection.
+    if (signal?.aborted) throw abortError(signal);
     // The shared request carries no caller's signal: one caller giving up must not fail the others.
     this.pending ??= this.discover().finally(() => {
       this.pending = undefined;
