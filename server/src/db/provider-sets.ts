@@ -56,6 +56,9 @@ export interface PurgedSet {
   emptiedVersions: { source: string; version: string }[];
 }
 
+/** A set's key with the uid and generation it was last planned for. */
+export type SetRecordIdentity = ProviderSetKey & { uid: string; generation: number };
+
 type RawSet = Omit<ProviderSetRow, 'spec' | 'problems'> & { spec: string; problems: string };
 
 const setColumns = `id, namespace, name, uid, kind, generation, spec, last_job_id AS lastJobId, problems,
@@ -84,6 +87,9 @@ export class ProviderSetRepository {
     this.stmts = {
       find: db.prepare<[string, string, string], RawSet>(
         `SELECT ${setColumns} FROM provider_sets WHERE kind = ? AND namespace = ? AND name = ?`,
+      ),
+      listIdentities: db.prepare<[], SetRecordIdentity>(
+        `SELECT kind, namespace, name, uid, generation FROM provider_sets ORDER BY namespace, name, kind`,
       ),
       findByName: db.prepare<[string, string], RawSet>(
         `SELECT ${setColumns} FROM provider_sets WHERE namespace = ? AND name = ? ORDER BY kind`,
@@ -156,6 +162,11 @@ export class ProviderSetRepository {
     const row = this.find(key);
     if (!row) throw new NotFound(`${key.kind} ${key.namespace}/${key.name} is not known`);
     return row;
+  }
+
+  /** Every set's key, uid and generation (no specs): what the operator compares with the cluster on a full resync. */
+  listIdentities(): SetRecordIdentity[] {
+    return this.stmts.listIdentities.all();
   }
 
   /**

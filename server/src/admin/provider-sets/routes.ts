@@ -3,6 +3,7 @@ import type { ProviderSetKey, ProviderSetName } from '../../db/provider-sets.js'
 import { InvalidInput } from '../../errors.js';
 import { route, type RouteSpec } from '../framework/route.js';
 import { JOB_READERS, JOB_ROLES } from '../principal.js';
+import { providerSetListRoute } from './list.js';
 import { presentStatus } from './presenters.js';
 import { applyBody, deleteQuery, setParams, statusSchema, type ApplyBody } from './schemas.js';
 import type { ProviderSetService } from './service.js';
@@ -46,6 +47,7 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
     400: { description: 'an invalid spec, a provider the upstream does not have, or a body kind that differs from the path' },
   };
   return [
+    providerSetListRoute(deps),
     route({
       method: 'put',
       path: PATH,

@@ -1,6 +1,6 @@
 import type { JobItemKey, JobRepository, JobStatus } from '../../db/jobs.js';
 import { formatHolder } from '../../db/package-holders.js';
-import type { ProviderSetKey, ProviderSetName, ProviderSetRepository, ProviderSetRow } from '../../db/provider-sets.js';
+import type { ProviderSetKey, ProviderSetName, ProviderSetRepository, ProviderSetRow, SetRecordIdentity } from '../../db/provider-sets.js';
 import type { ProviderRepository } from '../../db/providers.js';
 import { NotFound } from '../../errors.js';
 import { planLoad } from '../../loads/plan.js';
@@ -114,6 +114,11 @@ export class ProviderSetService {
   }
 
   /** The older API path names no kind: the one set of either kind with this name (Conflict when both exist). */
+  /** Every set the server holds, by key, uid and generation (the operator's full-resync check). */
+  list(): SetRecordIdentity[] {
+    return this.deps.sets.listIdentities();
+  }
+
   statusByName(key: ProviderSetName): ProviderSetStatus {
     const row = this.deps.sets.findByName(key);
     if (!row) throw new NotFound(`provider set ${key.namespace}/${key.name} is not known`);
