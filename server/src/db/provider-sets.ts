@@ -1,7 +1,7 @@
 import type { Database } from './database.js';
 import type { JobItemKey } from './jobs.js';
 import { PackageHolderStatements, type SetIdentity, type SetKind } from './package-holders.js';
-import { ProviderRepository } from './providers.js';
+import { ReferenceChecks } from './providers.js';
 import { Conflict, NotFound } from '../errors.js';
 
 export type ProviderSetKind = SetKind;
@@ -79,11 +79,11 @@ const heldJoins = `LEFT JOIN providers p ON p.hostname || '/' || p.namespace || 
 export class ProviderSetRepository {
   private readonly stmts;
   private readonly holders: PackageHolderStatements;
-  private readonly providers: ProviderRepository;
+  private readonly checks: ReferenceChecks;
 
   constructor(private readonly db: Database) {
     this.holders = new PackageHolderStatements(db);
-    this.providers = new ProviderRepository(db);
+    this.checks = new ReferenceChecks(db);
     this.stmts = {
       find: db.prepare<[string, string, string], RawSet>(
         `SELECT ${setColumns} FROM provider_sets WHERE kind = ? AND namespace = ? AND name = ?`,
@@ -285,9 +285,9 @@ export class ProviderSetRepository {
           if (v.signatureKey) keys.add(v.signatureKey);
         }
         // A pending or running load of this version will store and record these keys again.
-        if (this.providers.isVersionLoadActive(source, version)) continue;
+        if (this.checks.isVersionLoadActive(source, version)) continue;
         if (v) emptiedVersions.push({ source, version });
-        for (const k of keys) if (!this.providers.isObjectKeyReferenced(k)) objectKeys.push(k);
+        for (const k of keys) if (!this.checks.isObjectKeyReferenced(k)) objectKeys.push(k);
       }
       return { packages, objectKeys, emptiedVersions };
     });

@@ -96,8 +96,10 @@ export class ProviderRepository {
   private readonly stmts;
   private readonly admin: AdminStatements;
   private readonly holders: PackageHolderStatements;
+  private readonly checks: ReferenceChecks;
 
   constructor(private readonly db: Database) {
+    this.checks = new ReferenceChecks(db);
     this.admin = prepareAdminStatements(db);
     this.holders = new PackageHolderStatements(db);
     this.stmts = {
@@ -140,15 +142,6 @@ export class ProviderRepository {
       insertPackage: db.prepare(
         `INSERT INTO provider_packages (version_id, os, arch, filename, size, sha256, h1, object_key)
          VALUES (@versionId, @os, @arch, @filename, @size, @sha256, @h1, @objectKey)`,
-      ),
-      // Package archives and the version's signed evidence both live in the object store under keys the rows name.
-      objectKeyReferenced: db.prepare<{ key: string }, { one: number }>(
-        `SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM provider_packages WHERE object_key = @key)
-            OR EXISTS (SELECT 1 FROM provider_versions WHERE shasums_key = @key OR signature_key = @key)`,
-      ),
-      // A load still to run for the version will write its shared files (SHA256SUMS, keys) again.
-      versionLoadActive: db.prepare<[string, string], { one: number }>(
-        `SELECT 1 AS one FROM job_items WHERE source = ? AND version = ? AND status IN ('pending', 'running') LIMIT 1`,
       ),
       addDownloads: db.prepare<[number, string, number]>(
         `UPDATE provider_packages SET download_count = download_count + ?, last_download_at = ? WHERE id = ?`,
@@ -253,7 +246,7 @@ export class ProviderRepository {
 
   /** Whether a pending or running job item will load this version (and write its shared files). */
   isVersionLoadActive(source: string, version: string): boolean {
-    return this.stmts.versionLoadActive.get(source, version) !== undefined;
+    return this.checks.isVersionLoadActive(source, version);
   }
 
   /**
@@ -262,7 +255,7 @@ export class ProviderRepository {
    * right before deleting: inside a transaction it sees that transaction's rows.
    */
   isObjectKeyReferenced(key: string): boolean {
-    return this.stmts.objectKeyReferenced.get({ key }) !== undefined;
+    return this.checks.isObjectKeyReferenced(key);
   }
 
   /** @deprecated the old name of isObjectKeyReferenced. */
@@ -353,6 +346,37 @@ export class ProviderRepository {
       largestPackages: this.admin.largestPackages.all(limits.packages),
       mostDownloaded: this.admin.mostDownloaded.all(limits.packages),
     }))();
+  }
+}
+
+/**
+ * The questions every cleanup asks before deleting an object, in one place
+ * for the repositories that remove rows (providers, provider sets). Asked
+ * inside the removing transaction, they see that transaction's own deletes.
+ */
+export class ReferenceChecks {
+  private readonly stmts;
+
+  constructor(db: Database) {
+    this.stmts = {
+      // Package archives and the version's signed evidence both live in the object store under keys the rows name.
+      objectKeyReferenced: db.prepare<{ key: string }, { one: number }>(
+        `SELECT 1 AS one WHERE EXISTS (SELECT 1 FROM provider_packages WHERE object_key = @key)
+            OR EXISTS (SELECT 1 FROM provider_versions WHERE shasums_key = @key OR signature_key = @key)`,
+      ),
+      // A load still to run for the version will write its shared files (SHA256SUMS, keys) again.
+      versionLoadActive: db.prepare<[string, string], { one: number }>(
+        `SELECT 1 AS one FROM job_items WHERE source = ? AND version = ? AND status IN ('pending', 'running') LIMIT 1`,
+      ),
+    };
+  }
+
+  isObjectKeyReferenced(key: string): boolean {
+    return this.stmts.objectKeyReferenced.get({ key }) !== undefined;
+  }
+
+  isVersionLoadActive(source: string, version: string): boolean {
+    return this.stmts.versionLoadActive.get(source, version) !== undefined;
   }
 }
 
