@@ -83,7 +83,7 @@ kTest('the Deployment runs the server and the operator side by side, hardened', 
   t.deepEqual(containers.operator!.args, ['operator']);
   const env = (c: Doc) => Object.fromEntries((c.env as Doc[]).map((e) => [e.name, e.value ?? e.valueFrom]));
   t.like(env(containers.server!), { TFM_SERVER_TLS: 'false', TFM_SERVER_LISTEN: '0.0.0.0:8080', TFM_DATA_DIR: '/data' });
-  t.is(env(containers.operator!).TFM_OPERATOR_SERVER_URL, 'http://127.0.0.1:8080');
+  t.is(env(containers.operator!).TFM_OPERATOR_SERVER_URL, 'http://127.0.0.1:9090', 'the operator uses the admin port');
   t.is(env(containers.operator!).TFM_OPERATOR_TOKEN.secretKeyRef.key, 'token');
   t.is(containers.server!.readinessProbe.httpGet.path, '/readyz');
   t.is(containers.server!.livenessProbe.httpGet.path, '/healthz');
@@ -100,6 +100,50 @@ kTest('the Deployment runs the server and the operator side by side, hardened', 
   const [service] = byKind('Service');
   t.is(service?.spec.ports[0].targetPort, 'http');
   t.like(service?.spec.selector, spec.selector.matchLabels);
+});
+
+kTest('the admin API listens on a port of its own, which the Service names and the operator uses', (t) => {
+  const pod = byKind('Deployment')[0]!.spec.template.spec;
+  const server = (pod.containers as Doc[]).find((c) => c.name === 'server')!;
+  const env = Object.fromEntries((server.env as Doc[]).map((e) => [e.name, e.value]));
+  t.is(env.TFM_SERVER_ADMIN_LISTEN, '0.0.0.0:9090');
+  t.deepEqual((server.ports as Doc[]).map((p) => [p.name, p.containerPort]), [['http', 8080], ['admin', 9090]]);
+  const [service] = byKind('Service');
+  t.deepEqual((service!.spec.ports as Doc[]).map((p) => [p.name, p.targetPort]), [['http', 'http'], ['admin', 'admin']]);
+});
+
+kTest('only the operator container gets a service account token', (t) => {
+  const pod = byKind('Deployment')[0]!.spec.template.spec;
+  t.false(pod.automountServiceAccountToken, 'no token is mounted by default');
+  const containers: Record<string, Doc> = Object.fromEntries((pod.containers as Doc[]).map((c) => [c.name, c]));
+  const tokenMount = (c: Doc) => (c.volumeMounts as Doc[]).find((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount');
+  t.is(tokenMount(containers.server!), undefined, 'the server has no token');
+  const mount = tokenMount(containers.operator!);
+  t.truthy(mount, 'the operator has one');
+  t.true(mount!.readOnly);
+  const volume = (pod.volumes as Doc[]).find((v) => v.name === mount!.name)!;
+  const sources = volume.projected.sources as Doc[];
+  t.truthy(sources.find((s) => s.serviceAccountToken)?.serviceAccountToken.expirationSeconds, 'a bound, expiring token');
+  t.is(sources.find((s) => s.configMap)?.configMap.name, 'kube-root-ca.crt');
+  t.is(sources.find((s) => s.downwardAPI)?.downwardAPI.items[0].fieldRef.fieldPath, 'metadata.namespace');
+});
+
+kTest('the NetworkPolicy admits the ingress controller to the mirror port and lets out only DNS, HTTPS and the API server', (t) => {
+  const [policy, ...others] = byKind('NetworkPolicy');
+  t.is(others.length, 0);
+  const deployment = byKind('Deployment')[0]!;
+  t.deepEqual(policy!.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels, 'it selects the mirror pod');
+  t.deepEqual(policy!.spec.policyTypes, ['Ingress', 'Egress']);
+  const ports = (rule: Doc) => (rule.ports as Doc[]).map((p) => `${p.port}/${p.protocol}`);
+  const [fromController, fromNamespace] = policy!.spec.ingress as Doc[];
+  t.deepEqual(fromController!.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }]);
+  t.deepEqual(ports(fromController!), ['http/TCP'], 'the ingress controller never reaches the admin port');
+  t.deepEqual(fromNamespace!.from, [{ podSelector: {} }]);
+  t.deepEqual(ports(fromNamespace!), ['http/TCP', 'admin/TCP']);
+  t.deepEqual((policy!.spec.egress as Doc[]).map(ports), [['53/UDP', '53/TCP'], ['443/TCP'], ['6443/TCP']]);
+  // Named ports must exist on the pod, or the rule matches nothing.
+  const named = new Set((deployment.spec.template.spec.containers as Doc[]).flatMap((c) => (c.ports ?? []).map((p: Doc) => p.name)));
+  for (const rule of policy!.spec.ingress as Doc[]) for (const p of rule.ports as Doc[]) t.true(named.has(p.port), p.port);
 });
 
 kTest('config/samples renders one ProviderSet and one ProviderMirror', (t) => {
