@@ -68,7 +68,9 @@ export function jobRoutes(deps: JobRoutesDeps): RouteSpec[] {
       audit: 'providers.load',
       responses: {
         202: { description: 'the job was queued', schema: accepted },
-        400: { description: 'invalid definitions (with line and column) or an unsupported Content-Type' },
+        400: { description: 'invalid definitions (with line and column), an unsupported Content-Type, or a hostname with no upstream block' },
+        502: { description: 'the upstream failed while planning: unreachable, an error status, or an invalid, oversized or truncated answer' },
+        504: { description: 'the upstream did not answer in time while planning' },
       },
       handler: async ({ raw, req }) => {
         if (!raw) throw new InvalidInput('send provider definitions as the request body');

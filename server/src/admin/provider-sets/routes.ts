@@ -44,7 +44,9 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
   };
   const putResponses = {
     200: { description: 'the status after planning (or as it stood, when this generation was already planned)', schema: statusSchema },
-    400: { description: 'an invalid spec, a provider the upstream does not have, or a body kind that differs from the path' },
+    400: { description: 'an invalid spec, a provider the upstream does not have, a hostname with no upstream block, or a body kind that differs from the path' },
+    502: { description: 'the upstream failed while planning: unreachable, an error status, or an invalid, oversized or truncated answer' },
+    504: { description: 'the upstream did not answer in time while planning' },
   };
   return [
     providerSetListRoute(deps),
