@@ -37,6 +37,12 @@ export function describeUrl(url: string | URL): string {
   return `${u.protocol}//${u.host}${path}`;
 }
 
+/** A Content-Type as messages show it: the media type only, bounded, or "no Content-Type". */
+export function describeContentType(raw: string): string {
+  const media = /^[A-Za-z0-9!#$&^_.+-]{1,64}\/[A-Za-z0-9!#$&^_.+-]{1,64}/.exec(raw.trim())?.[0];
+  return media ?? (raw.trim() === '' ? 'no Content-Type' : 'an unrecognised Content-Type');
+}
+
 /**
  * The upstream could not be reached or kept failing (network errors, 5xx,
  * 429 after the retries), or answered with a status we cannot use.

@@ -12,9 +12,9 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { NotFound, UpstreamError } from '../errors.js';
 import { abortError } from '../storage/streaming.js';
-import { InvalidUpstreamResponse, UpstreamRefused, UpstreamTimeout, UpstreamTooLarge, UpstreamUnavailable, describeUrl } from './errors.js';
+import { InvalidUpstreamResponse, UpstreamRefused, UpstreamTimeout, UpstreamTooLarge, UpstreamUnavailable, describeContentType, describeUrl } from './errors.js';
 import { type BodyOutcome, contentLengthOf, guardBody, readAll } from './http-body.js';
-import { type ReachOptions, STRICT_REACH, guardedLookup, refusalOf } from './reach.js';
+import { type ReachOptions, STRICT_REACH, guardedLookup, parseUrl, refusalOf, refused } from './reach.js';
 import { type Sleep, Semaphore, backoffDelay, parseRetryAfter, realSleep } from './retry.js';
 
 export interface HttpClientOptions {
@@ -307,7 +307,7 @@ export class HttpClient {
     if (status >= 200 && status < 300) return;
     res.resume();
     if (status === 404 || status === 410) {
-      throw new NotFound(`upstream answered ${status} for ${url}`);
+      throw new NotFound(`upstream answered ${status} for ${describeUrl(url)}`);
     }
     // The reason phrase is the upstream's text: the status code says enough.
     const detail = `GET ${describeUrl(url)} answered ${status}`;
@@ -391,36 +391,4 @@ function resultOf(err: unknown): RequestResult {
   if (err instanceof Error && err.name === 'AbortError') return 'aborted';
   if (err instanceof Retryable && err.details.result) return err.details.result;
   return 'network_error';
-}
-
-/** A URL to fetch (`base`: the answer whose Location it came from); what it says is not quoted back. */
-function parseUrl(raw: string, base?: URL): URL {
-  const from = base ? ` (a redirect from ${describeUrl(base)})` : '';
-  let url: URL;
-  try {
-    url = new URL(raw, base);
-  } catch {
-    throw new UpstreamRefused(`refused to fetch an invalid URL${from}`, base?.host ?? '');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UpstreamRefused(`refused to fetch a ${url.protocol.slice(0, 20)} URL${from}: only https (or http where configured) is fetched`, base?.host ?? url.host);
-  }
-  if (url.username || url.password) throw new UpstreamRefused(`refused to fetch ${describeUrl(url)}${from}: it embeds credentials`, url.host);
-  url.hash = '';
-  return url;
-}
-
-function refused(host: string, address: string, range: string): UpstreamRefused {
-  const where = host === address || host === `[${address}]` ? address : `${host} (${address})`;
-  return new UpstreamRefused(
-    `refused to connect to ${where}: a ${range} address, and this upstream is not itself on such a network ` +
-      '(URLs an upstream hands out may not reach loopback, link-local or private addresses)',
-    host,
-  );
-}
-
-/** A Content-Type as messages show it: the media type only, bounded, or "no Content-Type". */
-export function describeContentType(raw: string): string {
-  const media = /^[A-Za-z0-9!#$&^_.+-]{1,64}\/[A-Za-z0-9!#$&^_.+-]{1,64}/.exec(raw.trim())?.[0];
-  return media ?? (raw.trim() === '' ? 'no Content-Type' : 'an unrecognised Content-Type');
 }

@@ -14,6 +14,7 @@
 
 import dns from 'node:dns';
 import net, { type LookupFunction } from 'node:net';
+import { UpstreamRefused, describeUrl } from './errors.js';
 
 /** The name of the forbidden range `address` is in, or undefined when it may be reached. */
 export type AddressClassifier = (address: string) => string | undefined;
@@ -151,4 +152,31 @@ export async function isOnPrivateNetwork(url: string, opts: Pick<ReachOptions, '
     resolve(host, { all: true }, (err, list) => done(err || !Array.isArray(list) || list.length === 0 ? undefined : list));
   });
   return addresses?.some((a) => classify(a.address) !== undefined);
+}
+
+/** A URL to fetch (`base`: the answer whose Location it came from); what it says is not quoted back. */
+export function parseUrl(raw: string, base?: URL): URL {
+  const from = base ? ` (a redirect from ${describeUrl(base)})` : '';
+  let url: URL;
+  try {
+    url = new URL(raw, base);
+  } catch {
+    throw new UpstreamRefused(`refused to fetch an invalid URL${from}`, base?.host ?? '');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UpstreamRefused(`refused to fetch a URL that is neither https nor http${from}`, base?.host ?? url.host);
+  }
+  if (url.username || url.password) throw new UpstreamRefused(`refused to fetch ${describeUrl(url)}${from}: it embeds credentials`, url.host);
+  url.hash = '';
+  return url;
+}
+
+/** The refusal of a connection to a forbidden address. */
+export function refused(host: string, address: string, range: string): UpstreamRefused {
+  const where = host === address || host === `[${address}]` ? address : `${host} (${address})`;
+  return new UpstreamRefused(
+    `refused to connect to ${where}: a ${range} address, and this upstream is not itself on such a network ` +
+      '(URLs an upstream hands out may not reach loopback, link-local or private addresses)',
+    host,
+  );
 }

@@ -13,8 +13,8 @@ import { formatPlatform, platformOf } from '../providers/platform.js';
 import { isValidVersion } from '../providers/version.js';
 import { abortError } from '../storage/streaming.js';
 import { type DownloadInfo, type VersionList, parseDiscovery, parseDownloadInfo, parseVersionList } from './documents.js';
-import { InvalidUpstreamResponse, UnknownUpstream, describeUrl } from './errors.js';
-import { HttpClient, type HttpClientOptions, type HttpStats, type StreamedResponse, describeContentType } from './http.js';
+import { InvalidUpstreamResponse, UnknownUpstream, describeContentType, describeUrl } from './errors.js';
+import { HttpClient, type HttpClientOptions, type HttpStats, type StreamedResponse } from './http.js';
 import { type AddressClassifier, isOnPrivateNetwork } from './reach.js';
 
 /** Response size bounds, per document kind (the largest real ones are far below). */
