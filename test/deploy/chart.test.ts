@@ -340,7 +340,7 @@ test('secrets, ingress and ServiceMonitor templates carry the expected shape', (
   const [monitor] = templateDocs('servicemonitor.yaml');
   t.is(monitor!.apiVersion, 'monitoring.coreos.com/v1');
   t.is(monitor!.spec.endpoints[0].path, '/metrics');
-  t.is(monitor!.spec.endpoints[0].port, 'http');
+  t.is(monitor!.spec.endpoints[0].port, 'admin', '/metrics is on the admin port (server.separateAdminPort)');
   const [ingress] = templateDocs('ingress.yaml');
   t.is(ingress!.apiVersion, 'networking.k8s.io/v1');
   t.is(ingress!.spec.rules[0].http.paths[0].backend.service.port.name, 'http');
@@ -348,6 +348,62 @@ test('secrets, ingress and ServiceMonitor templates carry the expected shape', (
   t.truthy(pvc!.spec.resources.requests.storage);
   t.regex(templates.get('pvc.yaml')!, /existingClaim/);
   t.regex(templates.get('pvc.yaml')!, /storageClassName/);
+});
+
+const TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+kTest('only the operator container gets a service account token, projected as in config/manager', (t) => {
+  const [chartDeployment] = templateDocs('deployment.yaml');
+  const pod = chartDeployment!.spec.template.spec;
+  t.false(pod.automountServiceAccountToken);
+  const containers: Record<string, Doc> = Object.fromEntries((pod.containers as Doc[]).map((c) => [c.name, c]));
+  const tokenMount = (c: Doc) => (c.volumeMounts as Doc[]).find((m) => m.mountPath === TOKEN_PATH);
+  t.is(tokenMount(containers.server!), undefined, 'the server has no token');
+  const mount = tokenMount(containers.operator!);
+  t.true(mount?.readOnly, 'the operator has one, read-only');
+  const kpod = rendered.find((d) => d.kind === 'Deployment')!.spec.template.spec;
+  const volume = (v: Doc[]) => v.find((x) => x.name === mount!.name);
+  t.deepEqual(volume(pod.volumes), volume(kpod.volumes));
+  t.truthy(volume(pod.volumes)?.projected.sources.find((src: Doc) => src.serviceAccountToken));
+  // The projected volume exists only with the operator that mounts it.
+  t.regex(templates.get('deployment.yaml')!, /\{\{- if \.Values\.operator\.enabled \}\}\n\s*# What automounting[^\n]*\n\s*- name: kube-api-access/);
+});
+
+kTest('the NetworkPolicy matches config/network-policy: the ingress controller reaches http only, egress is DNS, registries, S3, API server', (t) => {
+  const text = templates.get('networkpolicy.yaml')!;
+  t.regex(text, /^\{\{- if \.Values\.networkPolicy\.enabled \}\}/);
+  const [policy] = templateDocs('networkpolicy.yaml');
+  const kpolicy = rendered.find((d) => d.kind === 'NetworkPolicy')!;
+  t.is(policy!.apiVersion, kpolicy.apiVersion);
+  t.deepEqual(policy!.spec.policyTypes, kpolicy.spec.policyTypes);
+  const [controller, namespace] = policy!.spec.ingress as Doc[];
+  const [kcontroller, knamespace] = kpolicy.spec.ingress as Doc[];
+  t.deepEqual(controller!.ports, kcontroller!.ports, 'the ingress controller: the http port only');
+  t.deepEqual(values.networkPolicy.ingressController.namespaceSelector, kcontroller!.from[0].namespaceSelector);
+  t.deepEqual(namespace!.from, knamespace!.from);
+  t.deepEqual(namespace!.ports, knamespace!.ports);
+  const egress = policy!.spec.egress as Doc[];
+  const kegress = kpolicy.spec.egress as Doc[];
+  t.deepEqual(egress[0], kegress[0], 'DNS');
+  t.deepEqual(values.networkPolicy.egress.registryPorts, [kegress[1]!.ports[0].port]);
+  t.deepEqual(values.networkPolicy.egress.apiServerPorts.slice(-1), [kegress[2]!.ports[0].port]);
+  // S3 ports only with s3 storage; the API server only with the operator.
+  t.regex(text, /if eq \.Values\.storage\.type "s3" \}\}\n\s*\{\{- \$ports = concat \$ports \.Values\.networkPolicy\.egress\.s3Ports/);
+  t.regex(text, /if and \.Values\.operator\.enabled \.Values\.networkPolicy\.egress\.apiServerPorts \}\}\n[^\n]*\n\s*- ports:\n\s*\{\{- range \.Values\.networkPolicy\.egress\.apiServerPorts/);
+  // A rule with no ports allows every port: each port list is only rendered when not empty.
+  t.regex(text, /\{\{- if \$ports \}\}\n\s*- ports:/);
+});
+
+kTest('the admin port is on the Service as in config/manager, and the Ingress routes to http only', (t) => {
+  t.true(values.server.separateAdminPort);
+  const [service] = templateDocs('service.yaml');
+  const kservice = rendered.find((d) => d.kind === 'Service')!;
+  const ports = (d: Doc) => (d.spec.ports as Doc[]).map((p) => [p.name, p.targetPort]);
+  t.deepEqual(ports(service!), ports(kservice));
+  t.deepEqual(ports(kservice), [['http', 'http'], ['admin', 'admin']]);
+  const [ingress] = templateDocs('ingress.yaml');
+  t.is(ingress!.spec.rules[0].http.paths[0].backend.service.port.name, 'http');
+  t.notRegex(templates.get('ingress.yaml')!, /admin/);
 });
 
 test('hack/*.sh pass bash -n', (t) => {
