@@ -203,11 +203,6 @@ export class RegistryClients {
     return client;
   }
 
-  /** Hostnames that have an upstream, lowercase. */
-  hostnames(): string[] {
-    return Object.keys(this.upstreams).sort();
-  }
-
   /** Counters per hostname, for metrics. */
   stats(): Record<string, HttpStats> {
     return Object.fromEntries([...this.clients].map(([host, c]) => [host, c.stats()]));
