@@ -7,6 +7,8 @@ import test from 'ava';
 import { expectedH1 } from '../fixtures/mirror-directory.js';
 import { startMirror, type MirrorUnderTest } from '../fixtures/mirror-server.js';
 import { writeZip } from '../fixtures/zips.js';
+import { planImport, runImport } from '../../server/src/imports/mirror-directory.js';
+import { openRuntime } from '../../server/src/runtime.js';
 
 // Test-short limits: whole seconds are the smallest the config takes.
 const SHORT = { TFM_SERVER_HEADER_TIMEOUT: '1', TFM_SERVER_REQUEST_TIMEOUT: '2', TFM_SERVER_IDLE_TIMEOUT: '1' };
@@ -116,15 +118,28 @@ test('a login whose body stalls is dropped after idle_timeout', async (t) => {
 });
 
 /** One stored archive big enough that a client that stops reading leaves the response in flight. */
-async function largeProvider(dir: string): Promise<string> {
+async function largeProvider(dir: string, bytes = 32 << 20): Promise<string> {
   const typeDir = path.join(dir, 'registry.terraform.io', 'acme', 'large');
   fs.mkdirSync(typeDir, { recursive: true });
   const filename = 'terraform-provider-large_1.0.0_linux_amd64.zip';
   // Larger than what loopback socket buffers absorb, so the server is still writing when the client stalls.
-  const entries = [{ name: 'terraform-provider-large_v1.0.0_x5', content: randomBytes(32 << 20), compress: false, mode: 0o755 }];
+  const entries = [{ name: 'terraform-provider-large_v1.0.0_x5', content: randomBytes(bytes), compress: false, mode: 0o755 }];
   await writeZip(path.join(typeDir, filename), entries);
   fs.writeFileSync(path.join(typeDir, 'index.json'), JSON.stringify({ versions: { '1.0.0': {} } }));
   fs.writeFileSync(path.join(typeDir, '1.0.0.json'), JSON.stringify({ archives: { linux_amd64: { url: filename, hashes: [expectedH1(entries)] } } }));
+  return filename;
+}
+
+/** Imports the large provider into the running mirror's data (as `tfmirror import` beside it would). */
+async function importLargeProvider(m: MirrorUnderTest, bytes?: number): Promise<string> {
+  const exportDir = path.join(m.dir, 'large-export');
+  const filename = await largeProvider(exportDir, bytes);
+  const runtime = await openRuntime(m.config);
+  try {
+    await runImport(planImport(exportDir), { store: runtime.store, providers: runtime.providers, limits: m.config.limits });
+  } finally {
+    runtime.close();
+  }
   return filename;
 }
 
@@ -146,16 +161,7 @@ test('a download whose client stops reading is destroyed after idle_timeout and 
   if (!fs.existsSync('/proc/self/fd')) return t.pass('no /proc/self/fd on this system to count open files');
   const m = await startMirror(SMALL, SHORT);
   t.teardown(() => m.close());
-  const exportDir = path.join(m.dir, 'large-export');
-  const filename = await largeProvider(exportDir);
-  const { planImport, runImport } = await import('../../server/src/imports/mirror-directory.js');
-  const { openRuntime } = await import('../../server/src/runtime.js');
-  const runtime = await openRuntime(m.config);
-  try {
-    await runImport(planImport(exportDir), { store: runtime.store, providers: runtime.providers, limits: m.config.limits });
-  } finally {
-    runtime.close();
-  }
+  const filename = await importLargeProvider(m);
   const storageDir = path.join(m.dir, 'data', 'storage');
 
   const socket = await connect(portOf(m));
@@ -188,6 +194,33 @@ test('a download whose client stops reading is destroyed after idle_timeout and 
   socket.resume();
   await ended;
   t.true(received < 32 << 20, `the client got ${received} bytes of ${32 << 20}, then the socket closed`);
+});
+
+test('a download read slowly but steadily outlives request_timeout and idle_timeout', async (t) => {
+  const m = await startMirror(SMALL, SHORT);
+  t.teardown(() => m.close());
+  const size = 4 << 20;
+  const filename = await importLargeProvider(m, size);
+  const socket = await connect(portOf(m));
+  const start = Date.now();
+  let received = 0;
+  const done = new Promise<string>((resolve) => {
+    socket.on('data', (d: Buffer) => (received += d.length));
+    socket.on('close', () => resolve('closed'));
+    socket.on('error', () => {});
+  });
+  socket.write(`GET /registry.terraform.io/acme/large/${filename} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+  // Read in short bursts with pauses under idle_timeout, for longer than request_timeout.
+  while (Date.now() - start < 3_000) {
+    socket.pause();
+    await new Promise((r) => setTimeout(r, 400));
+    socket.resume();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  socket.resume();
+  await done;
+  t.true(Date.now() - start >= 3_000);
+  t.true(received > size, `the whole archive arrived (${received} bytes with headers)`);
 });
 
 test('connections beyond max_connections are closed on accept, and accepted again once one goes', async (t) => {
