@@ -15,6 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Config } from '../../server/src/config/types.js';
 import { API_VERSION } from './api/v1alpha1.js';
 import { operatorToken } from './main.js';
+import { APPLY_UID_PREFIX } from './ownership.js';
 import { HttpServerClient, type MirrorKind, NotFound, type ServerClient, type ServerStatus } from './server-client.js';
 
 export interface Output {
@@ -78,7 +79,7 @@ export async function applyCommand(paths: string[], config: Config, out: Output,
     await new Promise((r) => setTimeout(r, pollIntervalMs));
     for (const m of active) {
       try {
-        results.set(m, await client.get(m.namespace, m.name));
+        results.set(m, await client.get(m.namespace, m.name, m.kind));
       } catch (err) {
         out.write(`${label(m)}: ${(err as Error).message} (retrying)\n`);
       }
@@ -125,13 +126,13 @@ function table(manifests: Manifest[], results: Map<Manifest, ServerStatus | stri
 }
 
 function applyUid(m: Manifest): string {
-  return `apply:${m.namespace}/${m.name}`;
+  return `${APPLY_UID_PREFIX}${m.namespace}/${m.name}`;
 }
 
 /** One above what the server holds for this manifest; 1 for a record it lacks or one a cluster created (another uid). */
 export async function nextGeneration(client: ServerClient, m: Manifest): Promise<number> {
   try {
-    const current = await client.get(m.namespace, m.name);
+    const current = await client.get(m.namespace, m.name, m.kind);
     return current.uid === applyUid(m) ? current.observedGeneration + 1 : 1;
   } catch (err) {
     if (err instanceof NotFound) return 1;

@@ -3,6 +3,13 @@
  * N workers run reconcile for one key at a time. The client's informers stop
  * for good on a cut connection or a failed list, so a watchdog restarts them
  * with backoff, and a periodic resync re-queues every cached object.
+ *
+ * A Retain object has no finalizer, so one deleted while no operator was
+ * watching leaves its server record behind forever. On every full resync (all
+ * informers freshly and cleanly listed, and each periodic resync) the
+ * controller asks the server for its records and queues those whose object
+ * the cache does not hold; the reconcile reads the object live and, when it
+ * is really gone, drops the record (never the content).
  */
 
 import {
@@ -22,6 +29,7 @@ import type { Logger } from '../../server/src/log.js';
 import { GROUP, VERSION } from './api/v1alpha1.js';
 import type { MirrorResource } from './decide.js';
 import { type KubeAccess, type ObjectRef, PLURALS, type ResourceKind, kubeAccess } from './kube.js';
+import { isApplyRecord } from './ownership.js';
 import { reconcile } from './reconcile.js';
 import type { ServerClient } from './server-client.js';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
@@ -51,6 +59,8 @@ interface WatchedKind {
   backoffMs: number;
   errors: number;
   restartTimer: NodeJS.Timeout | undefined;
+  /** The cache holds a complete list: the last (re)start succeeded and no error came since. */
+  synced: boolean;
 }
 
 export function keyOf(ref: ObjectRef): string {
@@ -120,7 +130,7 @@ export class Controller {
         KubernetesListObject<MirrorResource & KubernetesObject>
       >;
     const informer = makeInformer(kubeConfig, path, list);
-    const w: WatchedKind = { kind, informer, backoffMs: this.backoff.initial, errors: 0, restartTimer: undefined };
+    const w: WatchedKind = { kind, informer, backoffMs: this.backoff.initial, errors: 0, restartTimer: undefined, synced: false };
     const enqueue = (obj: MirrorResource & KubernetesObject) => this.enqueue(kind, obj);
     informer.on(ADD, enqueue);
     informer.on(UPDATE, enqueue);
@@ -138,6 +148,7 @@ export class Controller {
     // informer.stop() reports its own abort; that is not a failure.
     if (this.stopped || (err instanceof Error && err.name === 'AbortError')) return;
     w.errors += 1;
+    w.synced = false;
     if (w.restartTimer) return;
     const delay = w.backoffMs;
     w.backoffMs = Math.min(w.backoffMs * 2, this.backoff.max);
@@ -158,11 +169,41 @@ export class Controller {
       return;
     }
     // start() also resolves after a failed list (reported through ERROR): only a clean start resets the backoff.
-    if (w.errors === errorsBefore) w.backoffMs = this.backoff.initial;
+    if (w.errors !== errorsBefore) return;
+    w.backoffMs = this.backoff.initial;
+    w.synced = true;
+    void this.collectOrphans();
   }
 
   private resync(): void {
     for (const w of this.watched) for (const obj of w.informer.list()) this.enqueue(w.kind, obj);
+    void this.collectOrphans();
+  }
+
+  /**
+   * Queues the server records whose object is not in the cache. Only with
+   * every cache complete: after a failed list the cache may be empty, and
+   * every record would look orphaned. Records `tfmirror apply` made have no
+   * object behind them and are left alone, as are other namespaces' when
+   * this controller watches one.
+   */
+  private async collectOrphans(): Promise<void> {
+    if (this.stopped || this.watched.length === 0 || !this.watched.every((w) => w.synced)) return;
+    let records;
+    try {
+      records = await this.options.server.list();
+    } catch (err) {
+      this.options.logger.warn({ err: describe(err) }, 'could not list the server records; checking again at the next resync');
+      return;
+    }
+    const { namespace } = this.options;
+    for (const r of records) {
+      if (isApplyRecord(r) || (namespace && r.namespace !== namespace)) continue;
+      const w = this.watched.find((x) => x.kind === r.kind);
+      if (!w?.synced || w.informer.get(r.name, r.namespace)) continue;
+      this.options.logger.info({ kind: r.kind, namespace: r.namespace, name: r.name }, 'server record without its object; checking it');
+      this.queue.add(keyOf(r));
+    }
   }
 
   private async work(): Promise<void> {

@@ -35,6 +35,7 @@ export function fencedKube(kube: KubeAccess, gate: WriteGate): KubeAccess {
 export function fencedServer(server: ServerClient, gate: WriteGate): ServerClient {
   return {
     get: (...args) => server.get(...args),
+    list: () => server.list(),
     put: (...args) => fenced(gate, 'a server PUT', () => server.put(...args)),
     delete: (...args) => fenced(gate, 'a server DELETE', () => server.delete(...args)),
   };

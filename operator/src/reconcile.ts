@@ -26,7 +26,7 @@ export async function reconcile(ref: ObjectRef, deps: ReconcileDeps): Promise<Re
   const object = await deps.kube.get(ref);
   if (!object) {
     // Gone (Retain, or our finalizer already removed): drop the server's record, keep the packages.
-    await deps.server.delete(ref.namespace, ref.name, false).catch((err: unknown) => {
+    await deps.server.delete(ref.namespace, ref.name, false, ref.kind).catch((err: unknown) => {
       if (!(err instanceof NotFound)) throw err;
     });
     return { requeueAfterMs: undefined };
@@ -39,7 +39,7 @@ export async function reconcile(ref: ObjectRef, deps: ReconcileDeps): Promise<Re
       await deps.kube.setFinalizers(ref, object.metadata.resourceVersion ?? '', [...(object.metadata.finalizers ?? []), FINALIZER]);
       return { requeueAfterMs: undefined }; // the update event brings us back
     case 'delete-and-unfinalize':
-      await deps.server.delete(ref.namespace, ref.name, decision.purge);
+      await deps.server.delete(ref.namespace, ref.name, decision.purge, ref.kind);
       await deps.kube.setFinalizers(
         ref,
         object.metadata.resourceVersion ?? '',
@@ -60,7 +60,7 @@ export async function reconcile(ref: ObjectRef, deps: ReconcileDeps): Promise<Re
 
 async function observeServer(client: ServerClient, ref: ObjectRef): Promise<ServerStatus | undefined> {
   try {
-    return await client.get(ref.namespace, ref.name);
+    return await client.get(ref.namespace, ref.name, ref.kind);
   } catch (err) {
     if (err instanceof NotFound) return undefined;
     throw err;

@@ -40,6 +40,15 @@ export interface PutRequest {
   resync?: boolean;
 }
 
+/** One record in the server's list of sets: enough to tell whether its custom resource still exists. */
+export interface ServerSetRecord {
+  kind: MirrorKind;
+  namespace: string;
+  name: string;
+  uid: string;
+  generation: number;
+}
+
 /** The port the reconciler and `apply` depend on; HttpServerClient and the tests' fake implement it. */
 export interface ServerClient {
   put(namespace: string, name: string, body: PutRequest): Promise<ServerStatus>;
@@ -49,6 +58,8 @@ export interface ServerClient {
    */
   get(namespace: string, name: string, kind?: MirrorKind): Promise<ServerStatus>;
   delete(namespace: string, name: string, purge: boolean, kind?: MirrorKind): Promise<void>;
+  /** Every set the server holds (the controller's full-resync check for records whose resource is gone). */
+  list(): Promise<ServerSetRecord[]>;
 }
 
 /** The server refused the spec (400): permanent until the spec changes. */
@@ -110,6 +121,11 @@ export class HttpServerClient implements ServerClient {
   async delete(namespace: string, name: string, purge: boolean, kind?: MirrorKind): Promise<void> {
     const res = await this.request('DELETE', `${this.path(namespace, name, kind)}?purge=${purge}`);
     await res.body?.cancel();
+  }
+
+  async list(): Promise<ServerSetRecord[]> {
+    const res = await this.request('GET', '/admin/api/provider-sets');
+    return ((await res.json()) as { items: ServerSetRecord[] }).items;
   }
 
   /** The kind is part of a set's key on the server: a ProviderSet and a ProviderMirror may share a name. */

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { FakeKubeApiserver } from '../fixtures/fake-kube-apiserver.js';
 import { loadSetup } from '../fixtures/load-setup.js';
 import { findTerraform, lockHashes, terraform, terraformWorkspace } from '../fixtures/terraform.js';
@@ -161,9 +162,30 @@ e2e('a ProviderSet applied to the cluster becomes Ready and terraform installs f
   t.regex(leader!, new RegExp(`_${operator.pid}$`), 'the first operator still leads');
   operator.kill('SIGTERM');
   t.is(await operatorExited, 0, operatorOutput().slice(-2000));
-  await until('the second operator to lead', () => holder()?.endsWith(`_${second.child.pid}`), 30_000);
+  await until('the second operator to lead', () => holder()?.endsWith(`_${second.child.pid}`), 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}; holder ${holder()}\n${second.output().slice(-3000)}`);
+  });
   await create('after-failover', { providers: [{ source: 'hashicorp/null', versions: ['3.2.0'], platforms: ['linux_amd64'] }] });
   await until('after-failover ready', () => condition(set('after-failover'), 'Ready')?.status === 'True', 30_000);
+
+  // A Retain set deleted while no operator runs: the next one drops its server record (not its content) at start.
+  const records = () => {
+    const db = new Database(path.join(s.dir, 'data', 'tfmirror.db'), { readonly: true });
+    try {
+      return db.prepare<[], { key: string }>(`SELECT namespace || '/' || name AS key FROM provider_sets`).all().map((r) => r.key);
+    } finally {
+      db.close();
+    }
+  };
+  t.true(records().includes('platform/after-failover'));
   second.child.kill('SIGTERM');
   t.is(await second.exited, 0);
+  kube.deleteObject('ProviderSet', 'platform', 'after-failover');
+  const third = startOperator(operatorEnv);
+  t.teardown(() => void (third.child.exitCode === null && third.child.kill('SIGKILL')));
+  await until('the orphaned record dropped', () => !records().includes('platform/after-failover'), 30_000);
+  t.true(records().includes('platform/core'), 'sets whose objects exist stay');
+  t.true(held().includes('terraform-provider-null_3.2.0_linux_amd64.zip'), 'Retain: the content stays');
+  third.child.kill('SIGTERM');
+  t.is(await third.exited, 0, third.output().slice(-2000));
 });

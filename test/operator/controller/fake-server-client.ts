@@ -12,12 +12,13 @@ import {
   NotFound,
   type PutRequest,
   type ServerClient,
+  type ServerSetRecord,
   type ServerStatus,
   Unavailable,
 } from '../../../operator/src/server-client.js';
 
 export interface FakeServerCall {
-  method: 'PUT' | 'GET' | 'DELETE';
+  method: 'PUT' | 'GET' | 'DELETE' | 'LIST';
   key: string;
   body?: PutRequest;
   purge?: boolean;
@@ -30,6 +31,8 @@ export class FakeServerClient implements ServerClient {
   readonly records = new Map<string, ServerStatus>();
   /** The spec each record was last planned from. */
   readonly specs = new Map<string, unknown>();
+  /** The kind each record was PUT as (the list reports it). */
+  readonly kinds = new Map<string, PutRequest['kind']>();
   /** What a PUT's job does: finish at once, or stay running until finish(). */
   jobOutcome: 'succeeded' | 'running' = 'succeeded';
   /** Fail the next N calls as an unreachable server. */
@@ -73,6 +76,7 @@ export class FakeServerClient implements ServerClient {
     };
     this.records.set(key, status);
     this.specs.set(key, structuredClone(body.spec));
+    this.kinds.set(key, body.kind);
     return structuredClone(status);
   }
 
@@ -91,6 +95,19 @@ export class FakeServerClient implements ServerClient {
     this.maybeFail();
     this.records.delete(key);
     this.specs.delete(key);
+    this.kinds.delete(key);
+  }
+
+  async list(): Promise<ServerSetRecord[]> {
+    this.calls.push({ method: 'LIST', key: '', at: Date.now() });
+    this.maybeFail();
+    return [...this.records.values()].map((r) => ({
+      kind: this.kinds.get(`${r.namespace}/${r.name}`) ?? 'ProviderSet',
+      namespace: r.namespace,
+      name: r.name,
+      uid: r.uid,
+      generation: r.observedGeneration,
+    }));
   }
 
   /** Finish a running job: everything mirrored. */

@@ -30,6 +30,7 @@ async function fakeAdminApi(): Promise<{ url: string; seen: Seen[]; close: () =>
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
     if (req.headers.authorization !== 'Bearer s3cret') return send(401, { error: { message: 'unauthorized' } });
+    if (req.method === 'GET' && req.url === '/admin/api/provider-sets') return send(200, { items: [record] });
     const m = /^\/admin\/api\/provider-sets\/(?:(?:ProviderSet|ProviderMirror)\/)?([^/]+)\/([^/?]+)/.exec(req.url ?? '');
     if (!m) return send(404, { error: { message: 'no route' } });
     const name = m[2];
@@ -47,6 +48,8 @@ async function fakeAdminApi(): Promise<{ url: string; seen: Seen[]; close: () =>
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url, seen, close: () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
 }
+
+const record = { kind: 'ProviderMirror', namespace: 'ns', name: 'aws', uid: 'u2', generation: 3 };
 
 const status: ServerStatus = {
   namespace: 'ns', name: 'a', uid: 'u1', observedGeneration: 1, desired: 2, ready: 2, failed: 0, pending: 0,
@@ -150,4 +153,12 @@ test('names are escaped in the path', async (t) => {
   const client = new HttpServerClient({ baseUrl: api.url, token: 's3cret' });
   await client.delete('ns', 'a b', false);
   t.is(api.seen[0]?.url, '/admin/api/provider-sets/ns/a%20b?purge=false');
+});
+
+test('list GETs every set record the server holds', async (t) => {
+  const api = await fakeAdminApi();
+  t.teardown(api.close);
+  const client = new HttpServerClient({ baseUrl: api.url, token: 's3cret' });
+  t.deepEqual(await client.list(), [record]);
+  t.deepEqual(api.seen.map((s) => `${s.method} ${s.url}`), ['GET /admin/api/provider-sets']);
 });
