@@ -50,7 +50,7 @@ const commands: Record<string, Command> = {
     const serving = await startServing(cfg, logger);
     // The banner goes first: the "serving" line is what supervisors and tests wait for.
     process.stderr.write(gettingStarted(serving, cfg));
-    logger.info({ url: serving.url, listen: serving.listen, storage: cfg.storage.type, config: cfg.source }, 'serving');
+    logger.info({ url: serving.url, listen: serving.listen, adminUrl: serving.adminUrl, storage: cfg.storage.type, config: cfg.source }, 'serving');
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         logger.info({ signal }, 'signal received');
