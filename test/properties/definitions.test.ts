@@ -131,6 +131,8 @@ const BIG_INPUTS: Array<[string, DefinitionFormat, () => string]> = [
   ['an HCL list of 200,000 strings', 'hcl', () => `provider "a/b" {\n  versions = [${'"1",'.repeat(200_000)}"1"]\n  platforms = ["linux_amd64"]\n}\n`],
   ['a JSON list of 500,000 numbers', 'json', () => `{"providers":[${'1,'.repeat(500_000)}1]}`],
   ['500,000 empty YAML lines', 'yaml', () => '\n'.repeat(500_000)],
+  // Found by these bounds: the yaml package's own duplicate-key check is quadratic (22 s of CPU for this).
+  ['YAML with 49,000 distinct keys', 'yaml', () => `providers: []\n${Array.from({ length: 49_000 }, (_, i) => `k${i}: 1\n`).join('')}`],
   ['a YAML flow list just under the item bound', 'yaml', () => `providers: [${'a,'.repeat(MAX_ITEMS - 10)}a]`],
   ['an HCL list just under the item bound', 'hcl', () => `provider "a/b" {\n  versions = [${'"1",'.repeat(MAX_ITEMS - 10)}"1"]\n  platforms = ["linux_amd64"]\n}\n`],
 ];
