@@ -21,7 +21,7 @@ import { readRepoFile, ROOT } from './helpers.js';
 import { type CelEquivalent, validate, walk } from './structural.js';
 
 const CEL: Record<string, CelEquivalent> = {
-  [PROVIDERS_XOR_HCL.rule]: (self) => ('providers' in self) !== ('hcl' in self),
+  [PROVIDERS_XOR_HCL.cel.rule]: (self) => ('providers' in self) !== ('hcl' in self),
 };
 
 const schemaOfKind: Record<string, JSONSchemaProps> = Object.fromEntries(CRDS.map((c) => [c.names.kind, c.schema]));

@@ -1,7 +1,9 @@
 /**
  * tfmirror.dev/v1alpha1: ProviderSet and ProviderMirror. The single source of
- * their schemas (validation included) and of the TypeScript types the operator
- * uses; `npm run gen:crds` renders crds/ and config/crd/ from here.
+ * their schemas: each field is written once (fields.ts), and from it come the
+ * CRDs (`npm run gen:crds` renders crds/ and config/crd/), the TypeScript
+ * types the operator uses, and the server's validation of provider-set
+ * bodies (server/src/admin/provider-sets/schemas.ts imports the specs' `zod`).
  *
  * Patterns are evaluated by the API server with Go's RE2, so they use no
  * lookaround or back-references. They check the shape Terraform accepts; the
@@ -13,7 +15,8 @@
  * server/src/providers/platform.ts.
  */
 
-import type { CelValidation, CrdSource, JSONSchemaProps, PrinterColumn } from './schema.js';
+import { type Field, type Infer, type Rule, anyObject, array, integer, object, oneOf, string } from './fields.js';
+import type { CrdSource, PrinterColumn } from './schema.js';
 
 export const GROUP = 'tfmirror.dev';
 export const VERSION = 'v1alpha1';
@@ -34,92 +37,6 @@ export const KNOWN_ARCH = [
   's390x',
 ] as const;
 export const PLATFORMS: readonly string[] = KNOWN_OS.flatMap((os) => KNOWN_ARCH.map((arch) => `${os}_${arch}`));
-
-// ---------------------------------------------------------------------------
-// Types (what the operator reads and writes)
-
-export type DeletionPolicy = 'Retain' | 'Delete';
-export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-export interface ProviderSpec {
-  source: string;
-  versions: string[];
-  latest?: number;
-  platforms: string[];
-}
-
-export interface ProviderSetSpec {
-  providers?: ProviderSpec[];
-  hcl?: string;
-  deletionPolicy?: DeletionPolicy;
-}
-
-export interface ProviderMirrorSpec extends ProviderSpec {
-  syncInterval?: string;
-  deletionPolicy?: DeletionPolicy;
-}
-
-/** metav1.Condition. */
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
-export interface ItemFailure {
-  source: string;
-  version?: string;
-  platform?: string;
-  message: string;
-}
-
-export interface MirrorStatus {
-  observedGeneration?: number;
-  conditions?: Condition[];
-  desired?: number;
-  ready?: number;
-  failed?: number;
-  failures?: ItemFailure[];
-  lastSyncTime?: string;
-}
-
-export type ProviderSetStatus = MirrorStatus;
-
-export interface ProviderMirrorStatus extends MirrorStatus {
-  resolvedVersions?: string[];
-}
-
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
-export interface ProviderSet {
-  apiVersion: typeof API_VERSION;
-  kind: 'ProviderSet';
-  metadata: ObjectMeta;
-  spec: ProviderSetSpec;
-  status?: ProviderSetStatus;
-}
-
-export interface ProviderMirror {
-  apiVersion: typeof API_VERSION;
-  kind: 'ProviderMirror';
-  metadata: ObjectMeta;
-  spec: ProviderMirrorSpec;
-  status?: ProviderMirrorStatus;
-}
 
 // ---------------------------------------------------------------------------
 // Patterns
@@ -149,135 +66,166 @@ const CONDITION_TYPE_PATTERN =
 const CONDITION_REASON_PATTERN = '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$';
 
 // ---------------------------------------------------------------------------
-// Schema pieces
+// Fields
 
 const MAX_VERSIONS = 100;
 const MAX_FAILURES = 50;
 const MAX_HCL_LENGTH = 256 * 1024;
 
-const str = (description: string, extra: Partial<JSONSchemaProps> = {}): JSONSchemaProps => ({
-  type: 'string',
-  description,
-  ...extra,
-});
-
-const source = str('Provider source address [hostname/]namespace/type; the hostname defaults to registry.terraform.io.', {
+const source = string({
+  description: 'Provider source address [hostname/]namespace/type; the hostname defaults to registry.terraform.io.',
   pattern: SOURCE_PATTERN,
   maxLength: 400,
+  semantic: true,
 });
 
-const versions: JSONSchemaProps = {
-  type: 'array',
-  description: 'Exact versions ("5.31.0") or Terraform version constraints ("~> 5.40", ">= 1.0, < 2.0").',
-  minItems: 1,
-  maxItems: MAX_VERSIONS,
-  'x-kubernetes-list-type': 'set',
-  items: str('An exact version or a Terraform version constraint.', {
-    pattern: VERSION_CONSTRAINT_PATTERN,
-    minLength: 1,
-    maxLength: 1024,
-  }),
-};
+const versions = array(
+  string({ description: 'An exact version or a Terraform version constraint.', pattern: VERSION_CONSTRAINT_PATTERN, minLength: 1, maxLength: 1024, semantic: true }),
+  {
+    description: 'Exact versions ("5.31.0") or Terraform version constraints ("~> 5.40", ">= 1.0, < 2.0").',
+    minItems: 1,
+    maxItems: MAX_VERSIONS,
+    'x-kubernetes-list-type': 'set',
+    semantic: true,
+  },
+);
 
-const latest: JSONSchemaProps = {
-  type: 'integer',
-  description: 'With constraints: keep only the newest N matching versions.',
-  minimum: 1,
-  maximum: 100,
-};
+const latest = integer({ description: 'With constraints: keep only the newest N matching versions.', minimum: 1, maximum: 100, semantic: true });
 
-const platforms: JSONSchemaProps = {
-  type: 'array',
+const platforms = array(string({ enum: PLATFORMS, semantic: true }), {
   description: 'Target platforms, os_arch.',
   minItems: 1,
   maxItems: PLATFORMS.length,
   'x-kubernetes-list-type': 'set',
-  items: { type: 'string', enum: [...PLATFORMS] },
-};
+  semantic: true,
+});
 
-const deletionPolicy: JSONSchemaProps = {
-  type: 'string',
+const deletionPolicy = oneOf(['Retain', 'Delete'], {
   description: 'Retain keeps the mirrored packages when the resource is deleted; Delete removes what only it holds.',
-  enum: ['Retain', 'Delete'],
   default: 'Retain',
-};
+});
 
-const provider: JSONSchemaProps = {
-  type: 'object',
-  required: ['source', 'versions', 'platforms'],
-  properties: { source, versions, latest, platforms },
-};
+// Unknown keys go on to the server's definitions parser, which names them.
+const provider = object({ source, versions, latest, platforms }, { required: ['source', 'versions', 'platforms'], passUnknown: true });
 
-const condition: JSONSchemaProps = {
-  type: 'object',
-  description: 'metav1.Condition.',
-  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
-  properties: {
-    type: str('Ready, Progressing or Degraded.', { pattern: CONDITION_TYPE_PATTERN, maxLength: 316 }),
-    status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
-    observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
-    lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
-    reason: str('CamelCase reason.', { pattern: CONDITION_REASON_PATTERN, minLength: 1, maxLength: 1024 }),
-    message: str('Human-readable detail.', { maxLength: 32768 }),
+const condition = object(
+  {
+    type: string({ description: 'Ready, Progressing or Degraded.', pattern: CONDITION_TYPE_PATTERN, maxLength: 316 }),
+    status: oneOf(['True', 'False', 'Unknown'], { description: 'True, False or Unknown.' }),
+    observedGeneration: integer({ format: 'int64', minimum: 0 }),
+    lastTransitionTime: string({ description: 'When the status last changed.', format: 'date-time' }),
+    reason: string({ description: 'CamelCase reason.', pattern: CONDITION_REASON_PATTERN, minLength: 1, maxLength: 1024 }),
+    message: string({ description: 'Human-readable detail.', maxLength: 32768 }),
   },
+  { description: 'metav1.Condition.', required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'] },
+);
+
+const count = (description: string) => integer({ format: 'int32', minimum: 0, description });
+
+const itemFailure = object(
+  { source: string(), version: string(), platform: string(), message: string({ maxLength: 4096 }) },
+  { required: ['source', 'message'] },
+);
+
+const statusFields = {
+  observedGeneration: integer({ format: 'int64', description: 'The generation the status describes.' }),
+  conditions: array(condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  desired: count('Packages (provider, version, platform) the spec asks for.'),
+  ready: count('Packages held by the mirror.'),
+  failed: count('Packages that failed to mirror.'),
+  failures: array(itemFailure, { description: `The failing items (at most ${MAX_FAILURES}).`, maxItems: MAX_FAILURES }),
+  lastSyncTime: string({ description: 'When the controller last completed a pass.', format: 'date-time' }),
 };
 
-const count = (description: string): JSONSchemaProps => ({ type: 'integer', format: 'int32', minimum: 0, description });
+const STATUS_DESCRIPTION = 'Written by the controller only.';
+const providerSetStatus = object(statusFields, { description: STATUS_DESCRIPTION });
+const providerMirrorStatus = object(
+  {
+    ...statusFields,
+    resolvedVersions: array(string(), { description: 'The versions the constraints resolved to at the last sync, newest first.' }),
+  },
+  { description: STATUS_DESCRIPTION },
+);
 
-function statusSchema(extra: Record<string, JSONSchemaProps>): JSONSchemaProps {
-  return {
-    type: 'object',
-    description: 'Written by the controller only.',
-    properties: {
-      observedGeneration: { type: 'integer', format: 'int64', description: 'The generation the status describes.' },
-      conditions: {
-        type: 'array',
-        'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['type'],
-        items: condition,
-      },
-      desired: count('Packages (provider, version, platform) the spec asks for.'),
-      ready: count('Packages held by the mirror.'),
-      failed: count('Packages that failed to mirror.'),
-      failures: {
-        type: 'array',
-        description: `The failing items (at most ${MAX_FAILURES}).`,
-        maxItems: MAX_FAILURES,
-        items: {
-          type: 'object',
-          required: ['source', 'message'],
-          properties: {
-            source: { type: 'string' },
-            version: { type: 'string' },
-            platform: { type: 'string' },
-            message: { type: 'string', maxLength: 4096 },
-          },
-        },
-      },
-      lastSyncTime: str('When the controller last completed a pass.', { format: 'date-time' }),
-      ...extra,
-    },
-  };
+export const PROVIDERS_XOR_HCL: Rule = {
+  cel: { rule: 'has(self.providers) != has(self.hcl)', message: 'exactly one of spec.providers or spec.hcl must be set' },
+  holds: (spec) => (spec.providers === undefined) !== (spec.hcl === undefined),
+};
+
+export const providerSetSpec = object(
+  {
+    providers: array(provider, { minItems: 1, maxItems: 1000 }),
+    hcl: string({ description: 'Provider definitions in HCL (provider "hashicorp/aws" { ... } blocks).', minLength: 1, maxLength: MAX_HCL_LENGTH }),
+    deletionPolicy,
+  },
+  { description: 'Either providers (the YAML provider definitions) or hcl (the HCL text), not both.', rules: [PROVIDERS_XOR_HCL] },
+);
+
+export const providerMirrorSpec = object(
+  {
+    source,
+    versions,
+    latest,
+    platforms,
+    syncInterval: string({
+      description: 'How often to re-resolve the versions upstream (Go duration: 30m, 6h, 1h30m).',
+      pattern: DURATION_PATTERN,
+      default: '1h',
+    }),
+    deletionPolicy,
+  },
+  { required: ['source', 'versions', 'platforms'] },
+);
+
+function rootSchema(kind: string, spec: Field<unknown>, status: Field<unknown>) {
+  return object(
+    { apiVersion: string(), kind: string(), metadata: anyObject(), spec, status },
+    { description: `${kind} (${API_VERSION}).`, required: ['spec'] },
+  ).json;
 }
 
-export const PROVIDERS_XOR_HCL: CelValidation = {
-  rule: 'has(self.providers) != has(self.hcl)',
-  message: 'exactly one of spec.providers or spec.hcl must be set',
-};
+// ---------------------------------------------------------------------------
+// Types (what the operator reads and writes), inferred from the fields
 
-function rootSchema(kind: string, spec: JSONSchemaProps, status: JSONSchemaProps): JSONSchemaProps {
-  return {
-    type: 'object',
-    description: `${kind} (${API_VERSION}).`,
-    required: ['spec'],
-    properties: {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      metadata: { type: 'object' },
-      spec,
-      status,
-    },
-  };
+export type DeletionPolicy = Infer<typeof deletionPolicy>;
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
+export type ConditionStatus = Infer<typeof condition>['status'];
+export type ProviderSpec = Infer<typeof provider>;
+export type ProviderSetSpec = Infer<typeof providerSetSpec>;
+export type ProviderMirrorSpec = Infer<typeof providerMirrorSpec>;
+/** metav1.Condition. */
+export type Condition = Infer<typeof condition>;
+export type ItemFailure = Infer<typeof itemFailure>;
+export type MirrorStatus = Infer<typeof providerSetStatus>;
+export type ProviderSetStatus = MirrorStatus;
+export type ProviderMirrorStatus = Infer<typeof providerMirrorStatus>;
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface ProviderSet {
+  apiVersion: typeof API_VERSION;
+  kind: 'ProviderSet';
+  metadata: ObjectMeta;
+  spec: ProviderSetSpec;
+  status?: ProviderSetStatus;
+}
+
+export interface ProviderMirror {
+  apiVersion: typeof API_VERSION;
+  kind: 'ProviderMirror';
+  metadata: ObjectMeta;
+  spec: ProviderMirrorSpec;
+  status?: ProviderMirrorStatus;
 }
 
 const readyColumns: PrinterColumn[] = [
@@ -310,23 +258,7 @@ export const providerSetCrd: CrdSource = {
     categories: ['tfmirror'],
   },
   description: 'A batch of providers to hold in the mirror.',
-  schema: rootSchema(
-    'ProviderSet',
-    {
-      type: 'object',
-      description: 'Either providers (the YAML provider definitions) or hcl (the HCL text), not both.',
-      'x-kubernetes-validations': [PROVIDERS_XOR_HCL],
-      properties: {
-        providers: { type: 'array', minItems: 1, maxItems: 1000, items: provider },
-        hcl: str('Provider definitions in HCL (provider "hashicorp/aws" { ... } blocks).', {
-          minLength: 1,
-          maxLength: MAX_HCL_LENGTH,
-        }),
-        deletionPolicy,
-      },
-    },
-    statusSchema({}),
-  ),
+  schema: rootSchema('ProviderSet', providerSetSpec, providerSetStatus),
   printerColumns: [...readyColumns, ageColumn],
 };
 
@@ -343,31 +275,7 @@ export const providerMirrorCrd: CrdSource = {
     categories: ['tfmirror'],
   },
   description: 'One provider kept in the mirror, re-resolved against upstream every syncInterval.',
-  schema: rootSchema(
-    'ProviderMirror',
-    {
-      type: 'object',
-      required: ['source', 'versions', 'platforms'],
-      properties: {
-        source,
-        versions,
-        latest,
-        platforms,
-        syncInterval: str('How often to re-resolve the versions upstream (Go duration: 30m, 6h, 1h30m).', {
-          pattern: DURATION_PATTERN,
-          default: '1h',
-        }),
-        deletionPolicy,
-      },
-    },
-    statusSchema({
-      resolvedVersions: {
-        type: 'array',
-        description: 'The versions the constraints resolved to at the last sync, newest first.',
-        items: { type: 'string' },
-      },
-    }),
-  ),
+  schema: rootSchema('ProviderMirror', providerMirrorSpec, providerMirrorStatus),
   printerColumns: [
     { name: 'Source', type: 'string', jsonPath: '.spec.source' },
     ...readyColumns,

@@ -1,43 +1,17 @@
 import { z } from 'zod';
+import { providerMirrorSpec as providerMirrorSpecField, providerSetSpec as providerSetSpecField } from '../../../../operator/src/api/v1alpha1.js';
 
 /**
- * The request and status shapes of the operator's API. Only the envelope is
- * checked here; what a definition means (addresses, constraints, platforms)
- * is checked by parseDefinitions, so messages match every other way of
- * loading definitions.
+ * The request and status shapes of the operator's API. The specs are the
+ * custom resources' own, from their single definition in the operator's API
+ * module (a pure module: types, the CRD schema and this check come from the
+ * same fields). Only the envelope of a definition is checked there; what a
+ * definition means (addresses, constraints, platforms) is checked by
+ * parseDefinitions, so messages match every other way of loading definitions.
  */
 
-const deletionPolicy = z.enum(['Retain', 'Delete']);
-
-// Loose: unknown keys reach parseDefinitions, which names them in its message.
-const providerEntry = z
-  .object({
-    source: z.string(),
-    versions: z.array(z.string()),
-    latest: z.number().int().optional(),
-    platforms: z.array(z.string()),
-  })
-  .loose();
-
-export const providerSetSpec = z
-  .object({
-    providers: z.array(providerEntry).optional(),
-    hcl: z.string().optional(),
-    deletionPolicy: deletionPolicy.optional(),
-  })
-  .refine((s) => (s.providers === undefined) !== (s.hcl === undefined), {
-    message: 'give exactly one of spec.providers or spec.hcl',
-  });
-
-export const providerMirrorSpec = z.object({
-  source: z.string(),
-  versions: z.array(z.string()),
-  latest: z.number().int().optional(),
-  platforms: z.array(z.string()),
-  /** Read by the operator (how often it asks for a resync); stored here as sent. */
-  syncInterval: z.string().optional(),
-  deletionPolicy: deletionPolicy.optional(),
-});
+export const providerSetSpec = providerSetSpecField.zod;
+export const providerMirrorSpec = providerMirrorSpecField.zod;
 
 const envelope = {
   /** metadata.uid: a different uid under the same name is a recreated object. */
