@@ -101,7 +101,7 @@ const environment = fc.dictionary(envName_, envValue, { maxKeys: 8 }).map((env) 
 });
 
 test.serial('random TFM_* environments give a Config or an InvalidInput', async (t) => {
-  await assertProperty(t, environment, async (env) => void (await load(undefined, env)), { numRuns: 1500 });
+  await assertProperty(t, environment, async (env) => void (await load(undefined, env)), { numRuns: 800 });
 });
 
 test.serial('random environments over mutated config files give a Config or an InvalidInput', async (t) => {

@@ -91,11 +91,11 @@ test.serial('a valid definition printed to HCL, YAML and JSON parses to the same
         t.deepEqual(withoutPositions(auto), withoutPositions(fromJson), `auto-detected ${format}`);
       }
     },
-    { numRuns: 60 },
+    { numRuns: 40 },
   );
 });
 
-for (const [format, numRuns] of [['json', 1500], ['yaml', 1000], ['hcl', 150]] as const) {
+for (const [format, numRuns] of [['json', 1200], ['yaml', 600], ['hcl', 120]] as const) {
   test.serial(`mutated ${format.toUpperCase()} definitions give definitions, InvalidInput or LimitExceeded`, async (t) => {
     const docs = mutatedText(providerModels.map(PRINTERS[format]), 6);
     await assertProperty(t, docs, (text) => parseChecked(text, format), { numRuns });
