@@ -12,6 +12,7 @@ import { DownloadCounter } from '../mirror/downloads.js';
 import { MirrorService } from '../mirror/service.js';
 import { createLoadWorkers } from '../loads/service.js';
 import { openRuntime, type Runtime } from '../runtime.js';
+import { preferNonBlockingWrites } from '../db/database.js';
 import type { StagingArea } from '../loads/staging.js';
 import { scheduleSweeps } from '../packages/sweep.js';
 
@@ -33,6 +34,8 @@ export interface Serving {
 /** Opens data, builds the app and listens. Used by `tfmirror serve` and by tests in-process. */
 export async function startServing(config: Config, logger: Logger): Promise<Serving> {
   const runtime = await openRuntime(config);
+  // Requests must not wait on another process's write lock; background writers retry instead.
+  preferNonBlockingWrites(runtime.db);
   let running: RunningServer | undefined;
   let adminRunning: RunningServer | undefined;
   try {

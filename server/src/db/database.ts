@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { migrations } from './migrations.js';
 
@@ -55,6 +56,44 @@ export function migrate(db: Database): number {
     if (apply.immediate()) applied++;
   }
   return applied;
+}
+
+/**
+ * The busy timeout of `serve`'s connection. better-sqlite3 is synchronous:
+ * while SQLite waits for another process's write lock, the event loop waits
+ * with it, and with the 10 s default one `tfmirror import` or a stuck tool
+ * holding a write for 5 s froze every request for 5 s. Kept well under the
+ * 50 ms a request may stall; background writers wait for the lock with
+ * whenNotBusy() instead, off the event loop.
+ */
+export const SERVER_BUSY_TIMEOUT_MS = 10;
+
+/** For a long-running server: a writer meeting another process's lock gives up quickly instead of blocking. */
+export function preferNonBlockingWrites(db: Database): void {
+  db.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
+}
+
+/** SQLITE_BUSY and its extended codes: another connection holds the lock. */
+export function isBusy(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  return code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_');
+}
+
+/**
+ * Runs a synchronous write, and while the database is busy runs it again
+ * after a pause that grows to 250 ms, letting the event loop serve requests
+ * meanwhile. Other errors, and busy past maxWaitMs, are thrown.
+ */
+export async function whenNotBusy<T>(write: () => T, opts: { maxWaitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.maxWaitMs ?? 60_000);
+  for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
+    try {
+      return write();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() + pause > deadline) throw err;
+    }
+    await sleep(pause, undefined, opts.signal ? { signal: opts.signal } : {});
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { CompletedStatus, JobItem, JobRepository } from '../db/jobs.js';
+import { isBusy, whenNotBusy } from '../db/database.js';
 import { nextAttemptDelay } from './backoff.js';
 import { errorMessage, isRetryable, retryAfterMs } from './retryable.js';
 
@@ -256,8 +257,8 @@ export class WorkerPool {
     // Leave before the write that frees the item: a claim running between the
     // two must see a free slot, not mistake the fresh claim for this attempt.
     this.leave(a);
-    if (result.ok) this.settleSuccess(a, result.outcome);
-    else this.settleFailure(a, result.err);
+    if (result.ok) await this.settleSuccess(a, result.outcome);
+    else await this.settleFailure(a, result.err);
   }
 
   private leave(a: Attempt): void {
@@ -265,13 +266,13 @@ export class WorkerPool {
     if (this.inFlight.get(a.item.id) === a) this.inFlight.delete(a.item.id);
   }
 
-  private settleSuccess(a: Attempt, outcome: CompletedStatus): void {
+  private async settleSuccess(a: Attempt, outcome: CompletedStatus): Promise<void> {
     const bytes = { done: a.bytesDone, total: a.bytesTotal };
-    const kept = this.guard(() => this.repo.complete(a.item.id, this.owner, outcome, this.clock(), bytes));
+    const kept = await this.settle(() => this.repo.complete(a.item.id, this.owner, outcome, this.clock(), bytes));
     this.emit({ type: 'finished', item: a.item, outcome: kept ? outcome : 'lost' });
   }
 
-  private settleFailure(a: Attempt, err: unknown): void {
+  private async settleFailure(a: Attempt, err: unknown): Promise<void> {
     const error = errorMessage(err);
     // Interrupted by stop(): not the item's failure; stop() hands it back.
     if (this.state === 'stopping' && a.controller.signal.aborted) {
@@ -281,9 +282,23 @@ export class WorkerPool {
     const now = this.clock();
     const retryAt = isRetryable(err) ? now + Math.max(this.backoff(a.item.attempts), retryAfterMs(err)) : null;
     // undefined (the write itself failed) is 'lost' too: the unrenewed lease will expire and requeue the item.
-    const result = this.guard(() => this.repo.fail(a.item.id, this.owner, error, retryAt, now));
+    const result = await this.settle(() => this.repo.fail(a.item.id, this.owner, error, retryAt, now));
     if (result === 'retry') this.emit({ type: 'finished', item: a.item, outcome: 'retrying', error, retryAt: retryAt! });
     else this.emit({ type: 'finished', item: a.item, outcome: result === 'failed' ? 'failed' : 'lost', error });
+  }
+
+  /**
+   * The write that ends an attempt waits out a busy database (another
+   * process's long write) off the event loop, for up to a lease: dropping it
+   * would leave the finished item to run again once its lease expired.
+   */
+  private async settle<T>(fn: () => T): Promise<T | undefined> {
+    try {
+      return await whenNotBusy(fn, { maxWaitMs: this.leaseMs });
+    } catch (error) {
+      this.emit({ type: 'error', error });
+      return undefined;
+    }
   }
 
   /** Renews the lease and saves progress; a lost lease aborts the handler, whose work another worker now owns. */
@@ -302,6 +317,8 @@ export class WorkerPool {
     try {
       return fn();
     } catch (error) {
+      // Another process holds the write lock: expected, and the next poll or beat simply tries again.
+      if (isBusy(error)) return undefined;
       this.emit({ type: 'error', error });
       return undefined;
     }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Transform } from 'node:stream';
 import type { LimitsConfig } from '../config/types.js';
+import { whenNotBusy } from '../db/database.js';
 import type { PackageHolder } from '../db/package-holders.js';
 import type { ProviderIdentity, ProviderRepository, RecordOutcome, VersionEvidence, VersionOrigin } from '../db/providers.js';
 import { Conflict, IntegrityError } from '../errors.js';
@@ -130,7 +131,9 @@ async function ensureStored(deps: IngestDeps, ours: StoredCopy, signal?: AbortSi
 /** Records the package; if another writer won the race with other bytes, our object is removed again. */
 async function recordOrDiscard(deps: IngestDeps, ours: StoredCopy, p: Parameters<ProviderRepository['recordPackage']>[0]) {
   try {
-    return deps.providers.recordPackage(p);
+    // A busy database (another process writing) is waited out here, off the event loop, rather than
+    // failing an ingest whose download and checks are already done.
+    return await whenNotBusy(() => deps.providers.recordPackage(p));
   } catch (err) {
     if (err instanceof Conflict) await discardUnreferenced(deps, ours);
     throw err;
