@@ -32,7 +32,7 @@ interface RawAnswer {
  * http.request refuses (and fetch normalizes) exactly the paths this test
  * is about. Bounded: a server that never answers fails the case.
  */
-function send(baseUrl: string, rawPath: Buffer, timeoutMs = 20_000): Promise<RawAnswer> {
+function send(baseUrl: string, rawPath: Buffer, extraHeaders = '', timeoutMs = 20_000): Promise<RawAnswer> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(url.port), '127.0.0.1');
@@ -56,7 +56,7 @@ function send(baseUrl: string, rawPath: Buffer, timeoutMs = 20_000): Promise<Raw
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
       resolve({ status, head, body });
     });
-    socket.write(Buffer.concat([Buffer.from('GET '), rawPath, Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]));
+    socket.write(Buffer.concat([Buffer.from('GET '), rawPath, Buffer.from(` HTTP/1.1\r\nHost: 127.0.0.1\r\n${extraHeaders}Connection: close\r\n\r\n`)]));
   });
 }
 
@@ -104,14 +104,17 @@ const paths: fc.Arbitrary<Buffer> = fc.oneof(
 // its 16 KiB header limit. Every other answer comes from the mirror.
 const ALLOWED = new Set([200, 304, 400, 404, 431]);
 
+// Conditional requests reach the 304 branch; "*" matches whatever the ETag is.
+const conditional = fc.constantFrom('', '', 'If-None-Match: *\r\n', 'If-None-Match: "nope"\r\n', 'If-None-Match: \r\n');
+
 test.serial('random and mutated URL paths are answered 200, 304, 400 or 404, never 5xx', async (t) => {
   const base = t.context.m.serving.url;
   const seen = new Map<number, number>();
   await assertProperty(
     t,
-    paths,
-    async (raw) => {
-      const res = await send(base, raw);
+    fc.tuple(paths, conditional),
+    async ([raw, headers]) => {
+      const res = await send(base, raw, headers);
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
       if (!ALLOWED.has(res.status)) throw new Error(`${JSON.stringify(raw.toString('latin1'))} → ${res.status}\n${res.head}\n${res.body}`);
       if (/\bat .+:\d+:\d+/.test(res.body)) throw new Error(`stack trace in the body for ${JSON.stringify(raw.toString('latin1'))}`);
