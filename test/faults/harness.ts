@@ -129,14 +129,17 @@ export interface KillRecord {
 }
 
 /**
- * Waits until the process works on at least one item, then a random extra
- * delay, then SIGKILL: a kill point somewhere in staging, storing or recording.
+ * Kill points follow the work, not the clock (a run takes 1 s on a quiet
+ * machine and 10 s on a loaded one): wait until this process has recorded
+ * 0–2 more packages (random) and works on an item, then a random 0–maxExtraMs,
+ * then SIGKILL — somewhere in staging, storing or recording of the items in flight.
  */
 export async function killMidIngest(kind: KillRecord['process'], p: Spawned, s: LoadSetup, random: () => number, maxExtraMs: number): Promise<KillRecord> {
   let done = false;
   void p.exited.then(() => (done = true));
   const pid = p.child.pid!;
-  await until(`${kind} to start an item`, () => done || runningItems(s, pid) > 0, 30_000);
+  const target = packageRows(s) + Math.floor(random() * 3);
+  await until(`${kind} to start an item`, () => done || (runningItems(s, pid) > 0 && packageRows(s) >= target), 30_000);
   const afterMs = Math.floor(random() * maxExtraMs);
   await delay(afterMs);
   const inFlight = runningItems(s, pid);
@@ -210,6 +213,9 @@ export async function checkInvariants(s: LoadSetup, store: ObjectStore, expectRo
     }
     const stagingLeft = fs.existsSync(staging.dir) ? fs.readdirSync(staging.dir) : [];
     if (stagingLeft.length > 0) problems.push(`staging files left: ${stagingLeft.join(', ')}`);
+    const tempDir = path.join(s.dir, 'data', 'storage', '.tmp');
+    const tempLeft = fs.existsSync(tempDir) ? fs.readdirSync(tempDir) : [];
+    if (tempLeft.length > 0) problems.push(`temp files of killed puts left: ${tempLeft.join(', ')}`);
     return { objectsChecked, sweep, objectsAfterSweep, problems };
   } finally {
     db.close();

@@ -43,10 +43,10 @@ async function killAndRecover(t: ExecutionContext, backend: 'filesystem' | 's3')
 
   const kills: KillRecord[] = [];
   // `tfmirror load` killed twice: each leaves a job behind with items leased by a dead process.
-  for (let i = 0; i < KILLS_PER_PROCESS; i++) kills.push(await killMidIngest('load', spawnCli(['load', defs], env), s, random, 1500));
+  for (let i = 0; i < KILLS_PER_PROCESS; i++) kills.push(await killMidIngest('load', spawnCli(['load', defs], env), s, random, 250));
   // `serve` runs every queued job; killed twice while it works on them.
-  for (let i = 0; i < KILLS_PER_PROCESS && active() > 0; i++) kills.push(await killMidIngest('serve', spawnCli(['serve'], env), s, random, 1200));
-  for (const k of kills) t.log(`kill -9 ${k.process} ${k.afterMs} ms into an ingest: ${k.inFlight} in flight, ${k.rowsBefore}/20 recorded`);
+  for (let i = 0; i < KILLS_PER_PROCESS && active() > 0; i++) kills.push(await killMidIngest('serve', spawnCli(['serve'], env), s, random, 250));
+  for (const k of kills) t.log(`kill -9 ${k.process} +${k.afterMs} ms: ${k.inFlight} in flight, ${k.rowsBefore}/20 recorded`);
 
   // The restart: a last serve finishes every job, then stops cleanly.
   const last = spawnCli(['serve'], env);
@@ -69,7 +69,7 @@ async function killAndRecover(t: ExecutionContext, backend: 'filesystem' | 's3')
   const cut = kills.reduce((n, k) => n + k.inFlight, 0);
   t.log(
     `${backend}: ${kills.length} kills cut ${cut} ingests in flight; ${kills.length} restarts survived; ` +
-      `${result.objectsChecked} objects read back and hashed; sweep removed ${result.sweep.deleted} orphans and ${result.sweep.staging} staging files; ` +
+      `${result.objectsChecked} objects read back and hashed; sweep removed ${result.sweep.deleted} orphans, ${result.sweep.staging} staging files and ${result.sweep.incomplete} temp files of killed puts; ` +
       `${result.objectsAfterSweep} objects left, all named by rows`,
   );
   t.true(cut > 0, 'at least one kill landed mid-ingest');

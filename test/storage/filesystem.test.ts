@@ -100,3 +100,27 @@ test('filesystem: createObjectStore prepares the root', async (t) => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('filesystem: temp files of a killed put are swept at once; another host’s and live ones are kept until stale', async (t) => {
+  const { createHash } = await import('node:crypto');
+  const os = await import('node:os');
+  const { spawn } = await import('node:child_process');
+  const dir = await mkdtemp(path.join(tmpdir(), 'tfm-fs-incomplete-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = new FilesystemStore({ path: dir });
+  await store.init();
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  const host = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+  const tmp = path.join(dir, '.tmp');
+  const names = {
+    killed: `${host}-${child.pid}-dead.part`,
+    earlierSelf: `${host}-${process.pid}-restarted.part`,
+    otherHost: `00000000-${child.pid}-elsewhere.part`,
+    live: `${host}-${process.ppid}-running.part`,
+  };
+  for (const name of Object.values(names)) await writeFile(path.join(tmp, name), 'partial');
+  t.is(await store.sweepIncomplete(), 2);
+  t.deepEqual((await readdir(tmp)).sort(), [names.otherHost, names.live].sort());
+  t.is(await store.sweepIncomplete(Date.now() + 2 * 60 * 60 * 1000), 2, 'stale ones go whoever wrote them');
+});

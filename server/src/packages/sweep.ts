@@ -47,13 +47,16 @@ export interface SweepResult {
   failed: number;
   /** Staging files removed. */
   staging: number;
+  /** Leftovers of puts killed midway removed (filesystem temp files). */
+  incomplete: number;
 }
 
 export async function sweepOrphans(deps: SweepDeps, signal?: AbortSignal): Promise<SweepResult> {
   const graceMs = deps.graceMs ?? DEFAULT_SWEEP_GRACE_MS;
   const now = deps.now ?? Date.now;
-  const result: SweepResult = { listed: 0, deleted: 0, young: 0, failed: 0, staging: 0 };
+  const result: SweepResult = { listed: 0, deleted: 0, young: 0, failed: 0, staging: 0, incomplete: 0 };
   if (deps.staging) result.staging = deps.staging.init(undefined, now());
+  if (deps.store.sweepIncomplete) result.incomplete = await deps.store.sweepIncomplete();
   const cutoff = now() - graceMs;
   for await (const object of deps.store.list(SWEPT_PREFIX)) {
     signal?.throwIfAborted();

@@ -4,9 +4,10 @@
  * other processes (`tfmirror import` beside `serve`) see either the old object
  * or the complete new one, and a crash leaves at most a stray temp file.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +28,10 @@ import {
 const TMP_DIR = '.tmp';
 /** Temp files older than this belong to a put that died; younger ones may be another process's live write. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Names this host's temp files, so a sweep judges pids only of its own host (a volume may be shared). */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+/** Temp files this process is writing right now, across all its stores (see sweepIncomplete). */
+const writing = new Set<string>();
 /** ext4 creates this at a volume root (common for Kubernetes PVs); it is not ours and usually unreadable. */
 const LOST_AND_FOUND = 'lost+found';
 
@@ -53,17 +58,41 @@ export class FilesystemStore implements ObjectStore {
 
   private async prepare(): Promise<void> {
     await mkdir(this.tmpDir, { recursive: true });
-    const cutoff = Date.now() - STALE_TEMP_MS;
-    for (const name of await readdir(this.tmpDir)) {
+    await this.sweepIncomplete();
+  }
+
+  /**
+   * Removes temp files of puts that died: any older than an hour, and at once
+   * those of a process of this host that no longer runs (names carry host tag
+   * and pid), or of an earlier process with our pid (a restarted container).
+   * Returns how many it removed.
+   */
+  async sweepIncomplete(now = Date.now()): Promise<number> {
+    const cutoff = now - STALE_TEMP_MS;
+    let removed = 0;
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
       const file = path.join(this.tmpDir, name);
       const info = await stat(file).catch(() => null);
-      if (info?.isFile() && info.mtimeMs < cutoff) await rm(file, { force: true });
+      if (!info?.isFile() || !(info.mtimeMs < cutoff || this.writerIsGone(name))) continue;
+      await rm(file, { force: true });
+      removed++;
     }
+    return removed;
+  }
+
+  private writerIsGone(name: string): boolean {
+    const m = /^([0-9a-f]{8})-(\d+)-/.exec(name);
+    if (!m || m[1] !== HOST_TAG) return false;
+    const pid = Number(m[2]);
+    if (pid === process.pid) return !writing.has(name);
+    return !pidRuns(pid);
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<ObjectInfo> {
     let published = false;
-    const tmp = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const tmpName = `${HOST_TAG}-${process.pid}-${randomUUID()}.part`;
+    const tmp = path.join(this.tmpDir, tmpName);
+    writing.add(tmpName);
     try {
       const file = this.pathOf(key);
       await this.init();
@@ -80,6 +109,8 @@ export class FilesystemStore implements ObjectStore {
       body.destroy(); // release whatever feeds the body (an upstream socket) when we stop early
       if (!published) await rm(tmp, { force: true }).catch(() => undefined);
       throw mapPutError(err, key);
+    } finally {
+      writing.delete(tmpName);
     }
   }
 
@@ -239,6 +270,15 @@ function mapPutError(err: unknown, key: string): unknown {
     return new Unavailable(`filesystem storage cannot write ${JSON.stringify(key)}: ${code}`, { cause: err });
   }
   return err;
+}
+
+function pidRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return codeOf(err) === 'EPERM'; // runs, under another user
+  }
 }
 
 function isValidKey(key: string): boolean {

@@ -57,6 +57,12 @@ export interface ObjectStore {
   presignGet(key: string, ttlSeconds: number, opts?: { filename?: string }): Promise<string | null>;
   /** Cheap reachability probe for /readyz; throws Unavailable. */
   check(signal?: AbortSignal): Promise<void>;
+  /**
+   * Removes what puts killed midway left behind, never visible as objects (filesystem: temp files).
+   * Returns how many. Absent where the backend cleans up itself (S3: an incomplete multipart upload
+   * is left to the bucket's AbortIncompleteMultipartUpload lifecycle rule).
+   */
+  sweepIncomplete?(): Promise<number>;
 }
 
 export const MAX_KEY_BYTES = 1024;
