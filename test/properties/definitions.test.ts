@@ -16,6 +16,7 @@ import {
   type ProviderDefinition,
 } from '../../server/src/providers/definitions/index.js';
 import { providerModels, type ProviderModel } from './arbitraries.js';
+import { sourceOf, toHcl, toJson, toYaml } from './documents.js';
 import { runBounded } from './bounded-worker.js';
 import { assertProperty, outcome } from './helpers.js';
 import { mutatedText } from './mutate.js';
@@ -23,41 +24,6 @@ import { mutatedText } from './mutate.js';
 const ALLOWED = [InvalidInput, LimitExceeded] as const;
 // CPU time per case (hcl2json included: it runs on a thread of this process).
 const CPU_MS = 2000;
-
-const q = (s: string): string => JSON.stringify(s);
-const sourceOf = (p: ProviderModel): string => (p.hostname ? `${p.hostname}/` : '') + `${p.namespace}/${p.type}`;
-
-export function toHcl(models: readonly ProviderModel[]): string {
-  return models
-    .map((p) =>
-      [
-        `provider ${q(sourceOf(p))} {`,
-        `  versions  = [${p.versions.map(q).join(', ')}]`,
-        ...(p.latest === undefined ? [] : [`  latest    = ${p.latest}`]),
-        `  platforms = [${p.platforms.map(q).join(', ')}]`,
-        '}',
-        '',
-      ].join('\n'),
-    )
-    .join('\n');
-}
-
-export function toYaml(models: readonly ProviderModel[]): string {
-  const items = models.map((p) =>
-    [
-      `  - source: ${q(sourceOf(p))}`,
-      `    versions: [${p.versions.map(q).join(', ')}]`,
-      ...(p.latest === undefined ? [] : [`    latest: ${p.latest}`]),
-      '    platforms:',
-      ...p.platforms.map((x) => `      - ${x}`),
-    ].join('\n'),
-  );
-  return `# mirrored providers\nproviders:\n${items.join('\n')}\n`;
-}
-
-export function toJson(models: readonly ProviderModel[]): string {
-  return JSON.stringify({ providers: models.map((p) => ({ ...p, hostname: undefined, source: sourceOf(p), namespace: undefined, type: undefined })) }, null, 2);
-}
 
 const PRINTERS: Record<DefinitionFormat, (m: readonly ProviderModel[]) => string> = { hcl: toHcl, yaml: toYaml, json: toJson };
 

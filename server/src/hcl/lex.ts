@@ -11,27 +11,46 @@ export function indexOrEnd(text: string, needle: string, from: number): number {
 
 /** Index just past the closing quote of a string whose body starts at `i`. */
 export function skipString(text: string, i: number): number {
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '\\') i += 2;
-    else if (c === '"' || c === '\n') return i + 1;
-    else if ((c === '$' || c === '%') && text[i + 1] === '{') i = skipTemplate(text, i + 2);
-    else i++;
-  }
-  return i;
+  return skipNested(text, i, IN_STRING);
 }
 
 /** Index just past the `}` closing a `${ ... }` interpolation, which may hold nested strings. */
 export function skipTemplate(text: string, i: number): number {
-  let depth = 1;
-  while (i < text.length && depth > 0) {
+  return skipNested(text, i, 1);
+}
+
+const IN_STRING = -1;
+
+/**
+ * Strings and templates nest inside each other (`"${"${x}"}"` is valid HCL),
+ * so they are skipped with an explicit stack rather than mutual recursion: a
+ * file nesting them thousands deep must not overflow the call stack. Each
+ * stack entry is IN_STRING or the brace depth of an open template.
+ */
+function skipNested(text: string, i: number, outer: number): number {
+  const stack = [outer];
+  while (i < text.length) {
+    const top = stack.length - 1;
     const c = text[i]!;
-    if (c === '"') i = skipString(text, i + 1);
-    else {
-      if (c === '{') depth++;
-      else if (c === '}') depth--;
+    if (stack[top] === IN_STRING) {
+      if (c === '\\') i += 2;
+      else if (c === '"' || c === '\n') {
+        i++;
+        stack.pop();
+      } else if ((c === '$' || c === '%') && text[i + 1] === '{') {
+        i += 2;
+        stack.push(1);
+      } else i++;
+    } else if (c === '"') {
       i++;
+      stack.push(IN_STRING);
+    } else {
+      if (c === '{') stack[top]!++;
+      else if (c === '}') stack[top]!--;
+      i++;
+      if (stack[top] === 0) stack.pop();
     }
+    if (stack.length === 0) return i;
   }
   return i;
 }
