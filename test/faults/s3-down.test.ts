@@ -34,6 +34,8 @@ test('S3 down: held metadata is still served, archives answer 503 with Retry-Aft
   const archive = await fetch(archiveUrl);
   t.is(archive.status, 503, 'an archive read while S3 is down is unavailable, not a 500 or 404');
   t.regex(archive.headers.get('retry-after') ?? '', /^\d+$/);
+  t.is((await fetch(`${serve.url}readyz`)).status, 503, 'not ready without its store');
+  t.is((await fetch(`${serve.url}healthz`)).status, 200, 'but alive: no restart would help');
 
   // A load while S3 is down: its items fail their attempts with retryable errors and wait.
   const load = spawnCli(['load', s.writeDefinitions('later.yaml', defs('later', 'linux_amd64, darwin_arm64'))], env);
@@ -47,6 +49,7 @@ test('S3 down: held metadata is still served, archives answer 503 with Retry-Aft
 
   const back = await fetch(archiveUrl);
   t.is(back.status, 200, 'archives stream again once S3 is back');
+  t.is((await fetch(`${serve.url}readyz`)).status, 200, 'ready again');
   const bytes = Buffer.from(await back.arrayBuffer());
   t.is(createHash('sha256').update(bytes).digest('hex'), s.registry.release('acme', 'held', '1.0.0').packages.get('linux_amd64')!.sha256);
   await serve.stop();
