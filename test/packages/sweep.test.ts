@@ -49,7 +49,7 @@ test('the sweep deletes objects no row names and keeps packages, their evidence 
   for (const k of [...kept, ...orphans]) await s.put(k);
 
   const result = await sweepOrphans({ store: s.store, references: s.references, graceMs: 0, now: () => Date.now() + 1000 });
-  t.like(result, { listed: 7, deleted: 3, young: 0, failed: 0 });
+  t.like(result, { listed: 7, deleted: 3, young: 0, failed: 0, raced: 0 });
   t.deepEqual(await s.keys(), [...kept].sort());
 });
 
@@ -73,4 +73,21 @@ test('the sweep removes staging files of processes that no longer run and keeps 
   const result = await sweepOrphans({ store: s.store, references: s.references, staging, graceMs: 0 });
   t.is(result.staging, 1);
   t.deepEqual(fs.readdirSync(staging.dir), [`${process.pid}-1-live.zip`]);
+});
+
+test('a row that appears right after the sweep deleted its object is counted as a race, not passed over', async (t) => {
+  const s = await setup(t);
+  const key = `${v2}bbbbbbbbbbbbbbbb/terraform-provider-swept_2.0.0_linux_amd64.zip`;
+  await s.put(key);
+  const realDelete = s.store.delete.bind(s.store);
+  s.store.delete = async (k: string) => {
+    await realDelete(k);
+    // An ingest of the same bytes recorded its row between the sweep's last look and its delete.
+    s.providers.recordPackage({
+      provider, version: '2.0.0', origin: 'loaded', os: 'linux', arch: 'amd64', filename: 'terraform-provider-swept_2.0.0_linux_amd64.zip',
+      size: 1, sha256: 'b'.repeat(64), h1: 'h1:x', objectKey: k,
+    });
+  };
+  const result = await sweepOrphans({ store: s.store, references: s.references, graceMs: 0, now: () => Date.now() + 1000 });
+  t.like(result, { deleted: 1, raced: 1 });
 });
