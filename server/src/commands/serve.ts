@@ -127,7 +127,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
 function startOrphanSweeps(runtime: Runtime, staging: StagingArea, logger: Logger) {
   return scheduleSweeps({ store: runtime.store, references: runtime.repos.references, staging }, (result, err) => {
     if (err) logger.warn({ err }, 'orphan sweep failed; the next one retries');
-    else if (result && result.raced > 0) logger.warn({ sweep: result }, 'orphan sweep deleted objects a concurrent load recorded meanwhile: reload those packages');
+    else if (result && result.raced > 0) logger.warn({ sweep: result }, 'orphan sweep raced a concurrent load: rows now name deleted objects; delete those packages and load them again');
     else logger.info({ sweep: result }, 'orphan sweep');
   });
 }
