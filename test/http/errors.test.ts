@@ -58,6 +58,7 @@ const cases: Case[] = [
   { name: 'a hostname without an upstream is the client\'s 400', error: new UnknownUpstream('evil.example'), status: 400 },
   { name: 'storage or database down is 503 with a default Retry-After', error: new Unavailable('storage is not readable'), status: 503, retryAfter: '5' },
   { name: 'Unavailable with its own delay sends that Retry-After', error: new Unavailable('database is locked', { retryAfterSeconds: 30 }), status: 503, retryAfter: '30' },
+  { name: 'a write meeting another process\'s SQLite lock is 503 with Retry-After 1, not 500', error: Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), status: 503, retryAfter: '1' },
   { name: 'a client body over a limit stays 413', error: new LimitExceeded('the body is larger than 1048576 bytes'), status: 413 },
   { name: 'client bytes failing a check stay 422', error: new IntegrityError('checksum mismatch for p.zip'), status: 422 },
   { name: 'invalid client input stays 400', error: new InvalidInput('bad'), status: 400 },
@@ -77,6 +78,7 @@ for (const c of cases) {
     }
     t.is(res.headers.get('retry-after') ?? undefined, c.retryAfter);
     if (c.status === 500) t.is(res.body.error.message, 'internal error');
+    else if (!(c.error instanceof Error) || c.error.constructor === Error) t.regex(res.body.error.message as string, /busy/);
     else t.is(res.body.error.message, (c.error as Error).message);
     t.false(JSON.stringify(res.body).includes('    at '), 'no stack trace');
   });

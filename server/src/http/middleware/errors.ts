@@ -11,6 +11,7 @@ import {
   Unavailable,
   UpstreamError,
 } from '../../errors.js';
+import { isBusy } from '../../db/database.js';
 import { UpstreamTimeout } from '../../upstream/errors.js';
 
 /** Retry-After for an Unavailable that names no delay: long enough for a restart, short enough for a blip. */
@@ -73,6 +74,11 @@ export function toResponse(err: unknown, requestId: string): ErrorResponse {
   if (err instanceof Unavailable) {
     const seconds = err.retryAfterSeconds ?? DEFAULT_UNAVAILABLE_RETRY_AFTER_SECONDS;
     return answer(503, { message: err.message, requestId, retryAfter: Math.max(1, Math.ceil(seconds)) }, { 'Retry-After': retryAfter(seconds) });
+  }
+  // Another process holds SQLite's write lock (a load, an import, a backup):
+  // serve waits only milliseconds for it, so the caller is told to come back.
+  if (isBusy(err)) {
+    return answer(503, { message: 'the database is busy with another writer; retry shortly', requestId, retryAfter: 1 }, { 'Retry-After': '1' });
   }
   // Errors Koa raised itself (ctx.throw, body parsing) carry an expose flag.
   const httpErr = err as { status?: number; expose?: boolean; message?: string };
