@@ -1,17 +1,13 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { openDatabase } from '../../server/src/db/database.js';
 import { formatHolder, parseHolder, type PackageHolder } from '../../server/src/db/package-holders.js';
-import { ProviderRepository } from '../../server/src/db/providers.js';
 import { InvalidInput } from '../../server/src/errors.js';
 import type { JobItem } from '../../server/src/db/jobs.js';
 import { fetchPackageHandler } from '../../server/src/loads/fetch-package.js';
 import { StagingArea } from '../../server/src/loads/staging.js';
 import { ingestPackage, type PackageCandidate } from '../../server/src/packages/ingest.js';
-import { FilesystemStore } from '../../server/src/storage/filesystem.js';
 import type { ProviderRegistry } from '../../server/src/upstream/registry.js';
+import { openPackageDb } from '../fixtures/package-db.js';
 import { writeProviderZip } from '../fixtures/zips.js';
 
 const limits = { zipMaxEntries: 100, zipMaxUncompressedBytes: 1 << 26, zipMaxRatio: 1000 };
@@ -20,15 +16,7 @@ const filename = 'terraform-provider-held_1.0.0_linux_amd64.zip';
 const teamA: PackageHolder = { kind: 'set', set: { kind: 'ProviderSet', namespace: 'team-a', name: 'core' } };
 
 async function setup(t: { teardown(fn: () => void): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-holders-'));
-  const db = openDatabase(path.join(dir, 'tfmirror.db'));
-  t.teardown(() => {
-    db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const store = new FilesystemStore({ path: path.join(dir, 'storage') });
-  await store.init();
-  const providers = new ProviderRepository(db);
+  const { dir, store, providers } = await openPackageDb(t, 'holders');
   const file = path.join(dir, filename);
   await writeProviderZip(file, { type: 'held', version: '1.0.0' });
   const candidate = (over: Partial<PackageCandidate>): PackageCandidate => ({

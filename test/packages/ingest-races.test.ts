@@ -1,12 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { openDatabase } from '../../server/src/db/database.js';
-import { ProviderRepository } from '../../server/src/db/providers.js';
 import { IntegrityError } from '../../server/src/errors.js';
 import { ingestPackage, sha256File, type PackageCandidate } from '../../server/src/packages/ingest.js';
-import { FilesystemStore } from '../../server/src/storage/filesystem.js';
+import { openPackageDb } from '../fixtures/package-db.js';
 import { writeProviderZip } from '../fixtures/zips.js';
 
 const limits = { zipMaxEntries: 100, zipMaxUncompressedBytes: 1 << 26, zipMaxRatio: 1000 };
@@ -14,15 +11,7 @@ const provider = { hostname: 'registry.terraform.io', namespace: 'acme', type: '
 const filename = 'terraform-provider-race_1.0.0_linux_amd64.zip';
 
 async function setup(t: { teardown(fn: () => void): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-ingest-race-'));
-  const db = openDatabase(path.join(dir, 'tfmirror.db'));
-  t.teardown(() => {
-    db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const store = new FilesystemStore({ path: path.join(dir, 'storage') });
-  await store.init();
-  const providers = new ProviderRepository(db);
+  const { dir, store, providers } = await openPackageDb(t, 'ingest-race');
   const file = path.join(dir, filename);
   await writeProviderZip(file, { type: 'race', version: '1.0.0' });
   const sha256 = await sha256File(file);

@@ -1,35 +1,25 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import test from 'ava';
-import { openDatabase } from '../../server/src/db/database.js';
+import { openPackageDb } from '../fixtures/package-db.js';
 import { ObjectReferenceRepository } from '../../server/src/db/object-references.js';
-import { ProviderRepository } from '../../server/src/db/providers.js';
 import { StagingArea } from '../../server/src/loads/staging.js';
 import { sweepOrphans } from '../../server/src/packages/sweep.js';
-import { FilesystemStore } from '../../server/src/storage/filesystem.js';
 
 const provider = { hostname: 'registry.terraform.io', namespace: 'acme', type: 'swept' };
 const v1 = 'providers/registry.terraform.io/acme/swept/1.0.0/';
 const v2 = 'providers/registry.terraform.io/acme/swept/2.0.0/';
 
 async function setup(t: { teardown(fn: () => void): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-sweep-'));
-  const db = openDatabase(path.join(dir, 'tfmirror.db'));
-  t.teardown(() => {
-    db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const store = new FilesystemStore({ path: path.join(dir, 'storage') });
-  await store.init();
+  const { dir, db, store, providers } = await openPackageDb(t, 'sweep');
   const put = (key: string) => store.put(key, Readable.from([Buffer.from(key)]));
   const keys = async (prefix = '') => {
     const out: string[] = [];
     for await (const o of store.list(prefix)) out.push(o.key);
     return out.sort();
   };
-  return { dir, db, store, put, keys, providers: new ProviderRepository(db), references: new ObjectReferenceRepository(db) };
+  return { dir, db, store, put, keys, providers, references: new ObjectReferenceRepository(db) };
 }
 
 test('the sweep deletes objects no row names and keeps packages, their evidence and version files', async (t) => {

@@ -107,33 +107,11 @@ export class AuditRepository {
    */
   aggregate(row: NewAuditRow, key: string, counter: string, now: number): void {
     if (!/^[a-z][a-zA-Z0-9]*$/.test(counter)) throw new RangeError(`audit counter ${JSON.stringify(counter)} is not a plain identifier`);
-    this.stmts.aggregate.run({
-      at: now,
-      actor: row.actor,
-      action: row.action,
-      resource: row.resource ?? null,
-      outcome: row.outcome,
-      ip: row.ip ?? null,
-      userAgent: row.userAgent ?? null,
-      requestId: row.requestId ?? null,
-      details: row.details ?? null,
-      counter,
-      key,
-    } as Bindings);
+    this.stmts.aggregate.run({ ...rowBindings(row, now), counter, key } as Bindings);
   }
 
   insert(row: NewAuditRow, now: number): number {
-    const info = this.stmts.insert.run({
-      at: now,
-      actor: row.actor,
-      action: row.action,
-      resource: row.resource ?? null,
-      outcome: row.outcome,
-      ip: row.ip ?? null,
-      userAgent: row.userAgent ?? null,
-      requestId: row.requestId ?? null,
-      details: row.details ?? null,
-    } as Bindings);
+    const info = this.stmts.insert.run(rowBindings(row, now) as Bindings);
     return Number(info.lastInsertRowid);
   }
 
@@ -189,4 +167,19 @@ function bind(q: AuditQuery): { used: Condition[]; bindings: Bindings } {
 /** The smallest string greater than every string starting with prefix (its last character + 1). */
 function successor(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+/** The named parameters of one audit row, absent optional fields as NULL. */
+function rowBindings(row: NewAuditRow, now: number) {
+  return {
+    at: now,
+    actor: row.actor,
+    action: row.action,
+    resource: row.resource ?? null,
+    outcome: row.outcome,
+    ip: row.ip ?? null,
+    userAgent: row.userAgent ?? null,
+    requestId: row.requestId ?? null,
+    details: row.details ?? null,
+  };
 }
