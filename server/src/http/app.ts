@@ -6,6 +6,7 @@ import type { DownloadCounter } from '../mirror/downloads.js';
 import { mirrorRoutes } from '../mirror/routes.js';
 import type { MirrorService } from '../mirror/service.js';
 import type { ObjectStore } from '../storage/store.js';
+import { clientConfigRoutes, type ClientConfigSource } from './client-config.js';
 import { healthRoutes } from './health.js';
 import { forwardedHeaders, TrustedProxies } from './forwarded.js';
 import { errorHandler } from './middleware/errors.js';
@@ -26,6 +27,8 @@ export interface AppDeps {
   middleware?: Koa.Middleware[];
   /** false: an admin-only listener (server.admin_listen): health and the routers, no mirror routes. */
   serveMirror?: boolean;
+  /** What GET /client-config renders (public_url and upstream hostnames); absent: no such route. */
+  clientConfig?: ClientConfigSource;
 }
 
 /** Assembles the Koa application: context, errors, then routes; nothing listens here. */
@@ -75,6 +78,7 @@ export function createApp(deps: AppDeps): Koa {
     });
     return app;
   }
+  if (deps.clientConfig) app.use(clientConfigRoutes(deps.clientConfig).routes());
   const mirror = mirrorRoutes(deps);
   app.use(mirror.routes());
   app.use(mirror.allowedMethods());
