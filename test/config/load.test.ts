@@ -19,8 +19,9 @@ test('with no file and no TFM_ variables every key has its default', async (t) =
       headerTimeout: 30, requestTimeout: 30, idleTimeout: 60, maxConnections: 1024, adminListen: '' },
     database: { path: path.join(cwd, 'data', 'tfmirror.db') },
     storage: { type: 'filesystem', path: path.join(cwd, 'data', 'storage') },
-    upstreams: { 'registry.terraform.io': { url: 'https://registry.terraform.io/' } },
-    pullThrough: { enabled: false, include: ['registry.terraform.io/*/*'], exclude: [] },
+    upstreams: { 'registry.terraform.io': { url: 'https://registry.terraform.io/' }, 'registry.opentofu.org': { url: 'https://registry.opentofu.org/' } },
+    // The embedded default pulls through both public registries: a mirror with no configuration is a working cache.
+    pullThrough: { enabled: true, include: ['registry.terraform.io/*/*', 'registry.opentofu.org/*/*'], exclude: [], metadataTtl: 600, staleIfError: 604_800 },
     auth: { jwtSecret: '', operatorToken: '', bcryptCost: 12, sessionTtl: 43_200, maxConcurrentLogins: 0 },
     audit: { retentionDays: 90 },
     jobs: { concurrency: 4, maxAttempts: 5 },
@@ -73,6 +74,8 @@ pull_through {
   enabled = true
   include = ["registry.example.com/acme/*"]
   exclude = ["registry.example.com/acme/legacy"]
+  metadata_ttl   = "5m"
+  stale_if_error = "24h"
 }
 jobs {
   concurrency  = 8
@@ -118,6 +121,7 @@ log { level = "debug" }
   });
   t.deepEqual(config.upstreams, {
     'registry.terraform.io': { url: 'https://registry.terraform.io/' },
+    'registry.opentofu.org': { url: 'https://registry.opentofu.org/' },
     'registry.example.com': { url: 'https://registry.example.com/v1/' },
     'tf.internal:8443': { url: 'https://tf.internal:8443/' },
   });
@@ -125,6 +129,8 @@ log { level = "debug" }
     enabled: true,
     include: ['registry.example.com/acme/*'],
     exclude: ['registry.example.com/acme/legacy'],
+    metadataTtl: 300,
+    staleIfError: 86_400,
   });
   t.deepEqual(config.jobs, { concurrency: 8, maxAttempts: 3 });
   t.is(config.operator.serverUrl, 'https://tfm.tfm-system.svc:8443');
@@ -160,6 +166,8 @@ test('environment strings are parsed per kind: bools, numbers, durations, sizes,
       TFM_PULL_THROUGH_ENABLED: 'yes',
       TFM_PULL_THROUGH_INCLUDE: 'a.io/x/*, b.io/*/* ,',
       TFM_PULL_THROUGH_EXCLUDE: '',
+      TFM_PULL_THROUGH_METADATA_TTL: '90s',
+      TFM_PULL_THROUGH_STALE_IF_ERROR: '0',
       TFM_LIMITS_ZIP_MAX_UNCOMPRESSED_BYTES: '10MB',
       TFM_LIMITS_ZIP_MAX_ENTRIES: '42',
       TFM_AUTH_OPERATOR_TOKEN: OPERATOR_TOKEN,
@@ -169,7 +177,7 @@ test('environment strings are parsed per kind: bools, numbers, durations, sizes,
   });
   t.like(config.storage, { type: 's3', presignDownloads: false, forcePathStyle: true, presignTtl: 3600 });
   t.like(config.server, { tls: false, shutdownTimeout: 30 });
-  t.deepEqual(config.pullThrough, { enabled: true, include: ['a.io/x/*', 'b.io/*/*'], exclude: [] });
+  t.deepEqual(config.pullThrough, { enabled: true, include: ['a.io/x/*', 'b.io/*/*'], exclude: [], metadataTtl: 90, staleIfError: 0 });
   t.deepEqual(config.limits, { zipMaxUncompressedBytes: 10_000_000, zipMaxEntries: 42, zipMaxRatio: 200 });
   t.is(config.auth.operatorToken, OPERATOR_TOKEN);
   t.is(config.operator.token, 'sidecar-secret');

@@ -32,6 +32,8 @@ export function buildConfig(
       enabled: s.bool('pull_through.enabled'),
       include: s.patterns('pull_through.include'),
       exclude: s.patterns('pull_through.exclude'),
+      metadataTtl: s.num('pull_through.metadata_ttl'),
+      staleIfError: s.num('pull_through.stale_if_error'),
     },
     auth: {
       jwtSecret: s.str('auth.jwt_secret'),

@@ -100,9 +100,14 @@ export const KEYS: readonly KeySpec[] = [
   // S3 (SigV4) refuses presigned URLs living longer than 7 days.
   duration('storage.presign_ttl', 900, 1, 7 * DAY),
 
-  bool('pull_through.enabled', false),
-  list('pull_through.include', ['registry.terraform.io/*/*']),
+  // On by default: a mirror started with no configuration is a working cache of the public registries at once.
+  bool('pull_through.enabled', true),
+  list('pull_through.include', ['registry.terraform.io/*/*', 'registry.opentofu.org/*/*']),
   list('pull_through.exclude', []),
+  // Upstream version lists are reused this long, then answered stale while one background request revalidates them.
+  duration('pull_through.metadata_ttl', 600, 0, 30 * DAY),
+  // How long past metadata_ttl a cached list is still served while the upstream fails; beyond that, the error.
+  duration('pull_through.stale_if_error', 168 * 3600, 0, 365 * DAY),
 
   str('auth.jwt_secret'),
   str('auth.operator_token'),
@@ -137,6 +142,7 @@ export const CONFIG_FILE_ENV = 'TFM_CONFIG';
 export const UPSTREAM_BLOCK = 'upstream';
 export const DEFAULT_UPSTREAMS: Readonly<Record<string, string>> = {
   'registry.terraform.io': 'https://registry.terraform.io/',
+  'registry.opentofu.org': 'https://registry.opentofu.org/',
 };
 
 export const KEY_BY_PATH: ReadonlyMap<string, KeySpec> = new Map(KEYS.map((k) => [k.path, k]));

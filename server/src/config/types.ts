@@ -62,6 +62,10 @@ export interface PullThroughConfig {
   enabled: boolean;
   include: string[];
   exclude: string[];
+  /** Seconds an upstream version list is reused before it is revalidated in the background. */
+  metadataTtl: number;
+  /** Seconds past metadataTtl a cached list is still served while the upstream fails. */
+  staleIfError: number;
 }
 
 export interface AuthConfig {

@@ -11,7 +11,7 @@
  * URLs carry credentials there).
  */
 
-import { InvalidInput, UpstreamError } from '../errors.js';
+import { InvalidInput, Unavailable, UpstreamError } from '../errors.js';
 
 const MAX_PATH_IN_MESSAGES = 200;
 
@@ -119,5 +119,24 @@ export class UpstreamRefused extends UpstreamError {
 export class UnknownUpstream extends InvalidInput {
   constructor(readonly hostname: string) {
     super(`hostname ${hostname} has no upstream block; add \`upstream "${hostname}" {}\` to mirror it`, { key: 'hostname' });
+  }
+}
+
+/**
+ * An upstream is being left alone (it answered 429/503 with Retry-After, or
+ * kept failing): the request needed it, so it is answered at once with 503
+ * and Retry-After instead of waiting behind a dead or rate-limiting upstream.
+ * An Unavailable, not an UpstreamError: nothing was sent, and the client may
+ * simply try again after `retryAfterSeconds`.
+ */
+export class UpstreamBackingOff extends Unavailable {
+  declare readonly retryAfterSeconds: number;
+
+  constructor(
+    readonly hostname: string,
+    retryAfterSeconds: number,
+  ) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(`upstream ${hostname} is unavailable; not asking it again for ${seconds} s`, { retryAfterSeconds: seconds });
   }
 }
