@@ -316,4 +316,20 @@ export const migrations: Migration[] = [
       CREATE INDEX api_tokens_created_by ON api_tokens (created_by);
     `,
   },
+  {
+    version: 9,
+    name: 'pull_leases',
+    sql: `
+      -- One upstream download per package across processes on this database: the process
+      -- holding the row downloads, the others wait for the package to be published. A lease
+      -- whose owner stopped renewing it (expires_at passed) is taken over.
+      CREATE TABLE pull_leases (
+        package_key  TEXT PRIMARY KEY,   -- hostname/namespace/type/version/os_arch
+        owner        TEXT NOT NULL,
+        acquired_at  INTEGER NOT NULL,   -- ms since epoch
+        heartbeat_at INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+      );
+    `,
+  },
 ];
