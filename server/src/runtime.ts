@@ -7,6 +7,7 @@ import { JobRepository } from './db/jobs.js';
 import { ObjectReferenceRepository } from './db/object-references.js';
 import { ProviderSetRepository } from './db/provider-sets.js';
 import { ProviderRepository } from './db/providers.js';
+import { PullLeaseRepository } from './db/pull-leases.js';
 import { SessionRepository } from './db/sessions.js';
 import { SettingsRepository } from './db/settings.js';
 import { LoginFailureRepository, UserRepository } from './db/users.js';
@@ -32,6 +33,8 @@ export interface Repositories {
   loginFailures: LoginFailureRepository;
   /** Which stored objects rows still name (the orphan sweep). */
   references: ObjectReferenceRepository;
+  /** Who is downloading which package for pull-through, across processes. */
+  pullLeases: PullLeaseRepository;
 }
 
 export function createRepositories(db: Database): Repositories {
@@ -47,6 +50,7 @@ export function createRepositories(db: Database): Repositories {
     settings: new SettingsRepository(db),
     loginFailures: new LoginFailureRepository(db),
     references: new ObjectReferenceRepository(db),
+    pullLeases: new PullLeaseRepository(db),
   };
 }
 
