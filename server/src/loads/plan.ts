@@ -1,5 +1,7 @@
 import type { JobItemKey } from '../db/jobs.js';
-import { InvalidInput, NotFound } from '../errors.js';
+import type { ProviderRepository } from '../db/providers.js';
+import { InvalidInput, NotFound, Unavailable, UpstreamError } from '../errors.js';
+import type { ProviderAddress } from '../providers/address.js';
 import { matches } from '../providers/constraints.js';
 import { selectVersions, type ProviderDefinition } from '../providers/definitions/index.js';
 import { formatPlatform } from '../providers/platform.js';
@@ -9,13 +11,50 @@ export interface LoadPlan {
   items: JobItemKey[];
   /** What was asked for but cannot be loaded: nothing matched, a version or platform the upstream lacks. */
   problems: string[];
+  /**
+   * What the caller should know although nothing is wrong with the request:
+   * a provider resolved against the held versions because its upstream was
+   * unreachable. Empty when every list came from the upstream (or none was needed).
+   */
+  notices: string[];
 }
 
+/** What the mirror holds of one provider: version → platforms ("os_arch"). */
+export type HeldVersions = (address: ProviderAddress) => ReadonlyMap<string, ReadonlySet<string>>;
+
+export interface PlanOptions {
+  signal?: AbortSignal;
+  /** Without it every definition is resolved upstream (the planner then knows nothing of what is held). */
+  held?: HeldVersions;
+}
+
+/** HeldVersions from the provider repository (a few indexed reads per provider). */
+export function heldVersionsIn(providers: Pick<ProviderRepository, 'findProvider' | 'listVersions' | 'listPackages'>): HeldVersions {
+  return (address) => {
+    const held = new Map<string, Set<string>>();
+    const row = providers.findProvider(address);
+    if (!row) return held;
+    for (const version of providers.listVersions(row.id)) {
+      held.set(version, new Set(providers.listPackages(row.id, version).map((p) => formatPlatform(p))));
+    }
+    return held;
+  };
+}
+
+/** Where a definition's versions were resolved; decides the wording of its problems. */
+type Offer = { versions: Map<string, Set<string>>; from: 'upstream' | 'held' };
+
 /**
- * Resolves definitions against the upstream's version lists into the exact
- * (source, version, platform) items to fetch. One versions request per
- * provider; nothing is downloaded. Every entry point that plans (admin load,
- * provider sets, `tfmirror load`) comes through here.
+ * Resolves definitions into the exact (source, version, platform) items to
+ * fetch. Every entry point that plans (admin load, provider sets, `tfmirror
+ * load`) comes through here; nothing is downloaded.
+ *
+ * What is held never needs the upstream: a definition whose versions are all
+ * exact and all held for its platforms is planned from the database with no
+ * request (an air-gapped mirror fed by `import` must satisfy its sets). The
+ * rest costs one versions request per provider; when that upstream is
+ * unreachable, the definition is resolved against the held versions instead,
+ * and a notice says so.
  *
  * All registries are looked up before the first request: a hostname without
  * an upstream (RegistryClients.get throws UnknownUpstream) refuses the whole
@@ -26,46 +65,75 @@ export interface LoadPlan {
 export async function planLoad(
   definitions: readonly ProviderDefinition[],
   registry: (hostname: string) => ProviderRegistry,
-  signal?: AbortSignal,
+  opts: PlanOptions | AbortSignal = {},
 ): Promise<LoadPlan> {
-  const plan: LoadPlan = { items: [], problems: [] };
-  const seen = new Set<string>();
-  const registries = definitions.map((d) => registry(d.address.hostname));
-  const lists = await Promise.all(
-    definitions.map((d, i) => registries[i]!.listVersions(d.address.namespace, d.address.type, signal).catch(missAsInvalid)),
+  const { signal, held } = opts instanceof AbortSignal ? { signal: opts, held: undefined } : opts;
+  const plan: LoadPlan = { items: [], problems: [], notices: [] };
+  const heldOf = definitions.map((d) => copy(held?.(d.address)));
+  const needsUpstream = definitions.map((d, i) => !held || !allExactAndHeld(d, heldOf[i]!));
+  const registries = definitions.map((d, i) => (needsUpstream[i] ? registry(d.address.hostname) : undefined));
+  const offers = await Promise.all(
+    definitions.map(async (d, i): Promise<Offer> => {
+      const upstream = registries[i];
+      if (!upstream) return { versions: heldOf[i]!, from: 'held' };
+      try {
+        const list = await upstream.listVersions(d.address.namespace, d.address.type, signal);
+        return { versions: new Map(list.versions.map((v) => [v.version, new Set(v.platforms.map(formatPlatform))])), from: 'upstream' };
+      } catch (err) {
+        if (err instanceof NotFound) throw new InvalidInput(err.message);
+        if (!held || !isUnreachable(err)) throw err;
+        plan.notices.push(`${d.source}: upstream unreachable (${(err as Error).message}); resolved against held versions`);
+        return { versions: heldOf[i]!, from: 'held' };
+      }
+    }),
   );
-  definitions.forEach((def, i) => {
-    const offered = new Map(lists[i]!.versions.map((v) => [v.version, new Set(v.platforms.map(formatPlatform))]));
-    const chosen = selectVersions(def, [...offered.keys()]);
-    for (const selector of def.versions) {
-      const constraint = selector.constraint;
-      if (constraint && !chosen.some((v) => matches(constraint, v))) {
-        plan.problems.push(`${def.source}: no upstream version matches "${selector.text}"`);
-      }
-    }
-    for (const version of chosen) {
-      const platforms = offered.get(version);
-      if (!platforms) {
-        plan.problems.push(`${def.source}: version ${version} is not offered upstream`);
-        continue;
-      }
-      for (const p of def.platforms) {
-        const platform = formatPlatform(p);
-        if (!platforms.has(platform)) {
-          plan.problems.push(`${def.source} ${version}: platform ${platform} is not offered upstream`);
-          continue;
-        }
-        const key = `${def.source} ${version} ${platform}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        plan.items.push({ source: def.source, version, platform });
-      }
-    }
-  });
+  const seen = new Set<string>();
+  definitions.forEach((def, i) => addItems(plan, seen, def, offers[i]!));
   return plan;
 }
 
-function missAsInvalid(err: unknown): never {
-  if (err instanceof NotFound) throw new InvalidInput(err.message);
-  throw err;
+function addItems(plan: LoadPlan, seen: Set<string>, def: ProviderDefinition, offer: Offer): void {
+  const where = offer.from === 'upstream' ? 'upstream' : 'held';
+  const chosen = selectVersions(def, [...offer.versions.keys()]);
+  for (const selector of def.versions) {
+    const constraint = selector.constraint;
+    if (constraint && !chosen.some((v) => matches(constraint, v))) {
+      plan.problems.push(`${def.source}: no ${where} version matches "${selector.text}"`);
+    }
+  }
+  for (const version of chosen) {
+    const platforms = offer.versions.get(version);
+    if (!platforms) {
+      plan.problems.push(offer.from === 'upstream' ? `${def.source}: version ${version} is not offered upstream` : `${def.source}: version ${version} is not held`);
+      continue;
+    }
+    for (const p of def.platforms) {
+      const platform = formatPlatform(p);
+      if (!platforms.has(platform)) {
+        plan.problems.push(`${def.source} ${version}: platform ${platform} is not ${offer.from === 'upstream' ? 'offered upstream' : 'held'}`);
+        continue;
+      }
+      const key = `${def.source} ${version} ${platform}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      plan.items.push({ source: def.source, version, platform, ...(def.hashes && def.hashes.length > 0 ? { hashes: def.hashes } : {}) });
+    }
+  }
+}
+
+function allExactAndHeld(def: ProviderDefinition, held: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  return def.versions.every((s) => {
+    if (s.exact === undefined) return false;
+    const platforms = held.get(s.exact);
+    return platforms !== undefined && def.platforms.every((p) => platforms.has(formatPlatform(p)));
+  });
+}
+
+/** Failures that say nothing about the request: the upstream is down, slow, backing off or broken. */
+function isUnreachable(err: unknown): boolean {
+  return err instanceof UpstreamError || err instanceof Unavailable;
+}
+
+function copy(m: ReadonlyMap<string, ReadonlySet<string>> | undefined): Map<string, Set<string>> {
+  return new Map([...(m ?? new Map<string, ReadonlySet<string>>())].map(([v, ps]) => [v, new Set(ps)]));
 }

@@ -1,6 +1,6 @@
 import type { JobRepository, ListJobsQuery } from '../../db/jobs.js';
 import { InvalidInput } from '../../errors.js';
-import { planLoad } from '../../loads/plan.js';
+import { planLoad, type HeldVersions } from '../../loads/plan.js';
 import { parseDefinitions, type DefinitionFormat } from '../../providers/definitions/index.js';
 import type { ProviderRegistry } from '../../upstream/registry.js';
 
@@ -14,6 +14,8 @@ export interface JobServiceDeps {
   registries: RegistryLookup;
   /** Attempts per item before it fails (config jobs.max_attempts). */
   maxAttempts: number;
+  /** What the mirror holds: exact versions held need no upstream, and an unreachable upstream falls back to it. */
+  held?: HeldVersions;
   /** Epoch milliseconds; injectable so tests control job timestamps. */
   now?: () => number;
 }
@@ -57,7 +59,7 @@ export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): P
   if (!format) throw new InvalidInput(`unsupported Content-Type "${req.contentType}" for provider definitions`);
   const definitions = await parseDefinitions(req.text, { format, file: 'body' });
   if (definitions.length === 0) throw new InvalidInput('the definitions name no providers: nothing to load');
-  const plan = await planLoad(definitions, (h) => deps.registries.get(h), req.signal);
+  const plan = await planLoad(definitions, (h) => deps.registries.get(h), { signal: req.signal, held: deps.held });
   const providers = definitions.map((d) => d.source);
   const jobId = deps.jobs.createJob(
     {

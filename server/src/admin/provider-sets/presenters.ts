@@ -16,6 +16,8 @@ export function presentStatus(s: ProviderSetStatus) {
     failures: s.failures.map((f) => ({ source: f.source, version: f.version, platform: f.platform, message: f.message })),
     resolvedVersions: s.resolvedVersions,
     problems: s.problems,
+    // Only when there are any, so a status without notices reads as before.
+    ...(s.notices.length > 0 ? { notices: s.notices } : {}),
     lastSyncTime: s.lastSyncTime === null ? null : new Date(s.lastSyncTime).toISOString(),
   };
 }

@@ -65,5 +65,7 @@ export const statusSchema = z.object({
     .max(MAX_FAILURES),
   resolvedVersions: z.array(z.string()),
   problems: z.array(z.string()),
+  /** Not problems: e.g. resolved against held versions while the upstream was unreachable. */
+  notices: z.array(z.string()).optional(),
   lastSyncTime: z.string().nullable(),
 });

@@ -3,7 +3,7 @@ import { formatHolder } from '../../db/package-holders.js';
 import type { ProviderSetKey, ProviderSetName, ProviderSetRepository, ProviderSetRow, SetRecordIdentity } from '../../db/provider-sets.js';
 import type { ProviderRepository } from '../../db/providers.js';
 import { NotFound } from '../../errors.js';
-import { planLoad } from '../../loads/plan.js';
+import { heldVersionsIn, planLoad } from '../../loads/plan.js';
 import { parseSourceAddress } from '../../providers/address.js';
 import { parseDefinitions } from '../../providers/definitions/index.js';
 import { signingKeysKey } from '../../providers/keys.js';
@@ -54,6 +54,8 @@ export interface ProviderSetStatus extends ProviderSetName {
   /** "source version", sorted and unique. */
   resolvedVersions: string[];
   problems: string[];
+  /** Not problems (a set can be Ready with them): e.g. resolved against held versions while the upstream was unreachable. */
+  notices: string[];
   lastSyncTime: number | null;
 }
 
@@ -72,6 +74,9 @@ export interface RemoveOutcome {
  * mirror lacks go into a load job.
  */
 export class ProviderSetService {
+  /** The last plan's notices per set; kept in memory only: they describe that plan, and the next one replaces them. */
+  private readonly notices = new Map<string, string[]>();
+
   constructor(private readonly deps: ProviderSetServiceDeps) {}
 
   async apply(req: ApplyRequest): Promise<ProviderSetStatus> {
@@ -79,7 +84,7 @@ export class ProviderSetService {
     if (this.isPlanned(this.deps.sets.find(key), req)) return this.status(key);
     const { text, format } = definitionDocument(req);
     const definitions = await parseDefinitions(text, { format, file: `${req.kind} ${req.namespace}/${req.name}` });
-    const plan = await planLoad(definitions, (h) => this.deps.registries.get(h), req.signal);
+    const plan = await planLoad(definitions, (h) => this.deps.registries.get(h), { signal: req.signal, held: heldVersionsIn(this.deps.providers) });
     const now = this.now();
     this.deps.sets.transaction(() => {
       // Another request may have stored a newer generation while this one planned.
@@ -100,6 +105,7 @@ export class ProviderSetService {
               },
               now,
             );
+      this.notices.set(noticeKey(key), plan.notices);
       this.deps.sets.save(
         { ...key, uid: req.uid, generation: req.generation, spec: req.spec, lastJobId, problems: plan.problems, syncedAt: now },
         plan.items,
@@ -160,6 +166,7 @@ export class ProviderSetService {
       failures: failures.slice(0, MAX_FAILURES),
       resolvedVersions: [...new Set(items.map((i) => `${i.source} ${i.version}`))].sort(),
       problems: row.problems,
+      notices: this.notices.get(noticeKey(row)) ?? [],
       lastSyncTime: row.syncedAt,
     };
   }
@@ -171,6 +178,7 @@ export class ProviderSetService {
    * are not an error: deleting twice is deleting once.
    */
   async remove(key: ProviderSetKey, purge: boolean): Promise<RemoveOutcome> {
+    this.notices.delete(noticeKey(key));
     if (!purge) return { known: this.deps.sets.remove(key), packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
     const purged = this.deps.sets.purge(key);
     if (!purged) return { known: false, packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
@@ -220,6 +228,10 @@ export class ProviderSetService {
   private now(): number {
     return (this.deps.now ?? Date.now)();
   }
+}
+
+function noticeKey(k: ProviderSetKey): string {
+  return `${k.kind} ${k.namespace}/${k.name}`;
 }
 
 function itemKey(i: JobItemKey): string {
