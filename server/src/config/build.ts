@@ -8,6 +8,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { parseCidr } from './cidr.js';
+import type { UpstreamSetting } from './hcl.js';
 import type { Problems, Setting } from './problems.js';
 import { DEFAULT_UPSTREAMS } from './schema.js';
 import { secretStrengthProblem } from './token-strength.js';
@@ -15,7 +16,7 @@ import type { Config, LogConfig, OperatorConfig, ServerConfig, StorageConfig, Up
 
 export function buildConfig(
   settings: ReadonlyMap<string, Setting>,
-  upstreams: ReadonlyMap<string, Setting>,
+  upstreams: ReadonlyMap<string, UpstreamSetting>,
   source: string,
   problems: Problems,
 ): Config {
@@ -225,7 +226,7 @@ function buildStorage(s: Reader, dataDir: string): StorageConfig {
   };
 }
 
-function buildUpstreams(fromFile: ReadonlyMap<string, Setting>, problems: Problems): Record<string, UpstreamConfig> {
+function buildUpstreams(fromFile: ReadonlyMap<string, UpstreamSetting>, problems: Problems): Record<string, UpstreamConfig> {
   // File blocks add to (or override) the defaults: declaring a private registry should not drop the public one.
   const out: Record<string, UpstreamConfig> = {};
   for (const [host, url] of Object.entries(DEFAULT_UPSTREAMS)) out[host] = { url };
@@ -233,9 +234,46 @@ function buildUpstreams(fromFile: ReadonlyMap<string, Setting>, problems: Proble
     const text = (setting.value as string).trim() || `https://${host}/`;
     const r = normalizeUrl(text, 'add');
     if ('error' in r) problems.at(setting.origin, setting.key, r.error);
-    else out[host] = { url: r.url };
+    else out[host] = { url: r.url, ...buildUpstreamSource(setting, problems) };
   }
   return out;
+}
+
+/**
+ * providers_url or network_mirror (one at most: each replaces discovery) and
+ * allow_unsigned. Both URLs must be https, as Terraform demands of mirrors,
+ * except on loopback or a private address literal (a mirror next door, a test).
+ */
+function buildUpstreamSource(u: UpstreamSetting, problems: Problems): Omit<UpstreamConfig, 'url'> {
+  const out: Omit<UpstreamConfig, 'url'> = {};
+  if (u.providersUrl && u.networkMirror) {
+    // Reported at whichever comes later in the block: that is the line to delete.
+    const line = (x: Setting) => (x.origin.source === 'file' ? (x.origin.line ?? 0) : 0);
+    const [first, second] = line(u.networkMirror) >= line(u.providersUrl) ? [u.providersUrl, u.networkMirror] : [u.networkMirror, u.providersUrl];
+    const firstName = first.key.slice(first.key.lastIndexOf('.') + 1);
+    problems.at(second.origin, second.key, `cannot be set together with ${firstName}: an upstream is either a registry (providers_url) or a network mirror (network_mirror)`);
+  } else {
+    for (const [field, setting] of [['providersUrl', u.providersUrl], ['networkMirror', u.networkMirror]] as const) {
+      if (!setting || (setting.value as string).trim() === '') continue;
+      const r = normalizeUrl((setting.value as string).trim(), 'add');
+      const error = 'error' in r ? r.error : httpsProblem(r.url);
+      if (error) problems.at(setting.origin, setting.key, error);
+      else if ('url' in r) out[field] = r.url;
+    }
+  }
+  if (u.allowUnsigned?.value === true) out.allowUnsigned = true;
+  return out;
+}
+
+/** Why a mirror URL may not be plain http: it is not on loopback or a private address literal. */
+function httpsProblem(url: string): string | undefined {
+  const u = new URL(url);
+  if (u.protocol === 'https:') return undefined;
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const privateV4 = isIPv4(host) && /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(host);
+  const privateV6 = isIPv6(host) && (host === '::1' || /^f[cd]/.test(host));
+  const local = host === 'localhost' || host.endsWith('.localhost') || privateV4 || privateV6;
+  return local ? undefined : `must be an https URL (plain http only on loopback or a private address), got ${JSON.stringify(url)}`;
 }
 
 function buildOperator(s: Reader): OperatorConfig {

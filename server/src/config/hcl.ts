@@ -15,9 +15,20 @@ import { describe, fromHcl, isPlainObject } from './values.js';
 
 export interface FileLayer {
   settings: Map<string, Setting>;
-  /** Lowercase hostname → its `url` (a raw string, validated by the builder; "" when omitted). */
-  upstreams: Map<string, Setting>;
+  /** Lowercase hostname → its `url` (a raw string, validated by the builder; "" when omitted) and its other keys. */
+  upstreams: Map<string, UpstreamSetting>;
 }
+
+/** An upstream block: the `url` setting, with the block's other keys when they are set (raw, checked by the builder). */
+export interface UpstreamSetting extends Setting {
+  providersUrl?: Setting;
+  networkMirror?: Setting;
+  allowUnsigned?: Setting;
+}
+
+/** Keys of an `upstream "H" {}` block besides url, by their HCL name. */
+const UPSTREAM_OPTIONS = { providers_url: 'providersUrl', network_mirror: 'networkMirror', allow_unsigned: 'allowUnsigned' } as const;
+const UPSTREAM_KEYS = ['url', ...Object.keys(UPSTREAM_OPTIONS)];
 
 /** Parses HCL text; syntax errors become one InvalidInput naming `file`, positioned at the first diagnostic. */
 export async function parseHcl(file: string, text: string): Promise<Record<string, unknown>> {
@@ -56,7 +67,7 @@ function isTopLevelAttr(name: string): boolean {
 
 class Walker {
   readonly settings = new Map<string, Setting>();
-  readonly upstreams = new Map<string, Setting>();
+  readonly upstreams = new Map<string, UpstreamSetting>();
   private readonly dir: string;
 
   constructor(
@@ -125,15 +136,27 @@ class Walker {
       this.problems.at(origin, key, `hostname ${host} is configured more than once`);
       return;
     }
-    for (const k of Object.keys(body)) if (k !== 'url') this.unknown(`${key}.${k}`, [`${key}.url`]);
-    const url = body['url'] ?? '';
-    const urlOrigin = body['url'] === undefined ? origin : this.origin(`${key}.url`);
-    if (typeof url !== 'string' || hasExpression(url)) {
-      const why = typeof url === 'string' ? expressionError(url) : `expected a string, got ${describe(url)}`;
-      this.problems.at(urlOrigin, `${key}.url`, why);
-      return;
+    for (const k of Object.keys(body)) if (!UPSTREAM_KEYS.includes(k)) this.unknown(`${key}.${k}`, UPSTREAM_KEYS.map((u) => `${key}.${u}`));
+    const url = this.upstreamValue(key, 'url', body['url'] ?? '', 'string');
+    if (url === undefined) return;
+    const upstream: UpstreamSetting = { ...url, origin: body['url'] === undefined ? origin : url.origin };
+    for (const [name, field] of Object.entries(UPSTREAM_OPTIONS)) {
+      if (body[name] === undefined || body[name] === null) continue;
+      const setting = this.upstreamValue(key, name, body[name], name === 'allow_unsigned' ? 'boolean' : 'string');
+      if (setting === undefined) return;
+      upstream[field] = setting;
     }
-    this.upstreams.set(host, { key: `${key}.url`, value: url, origin: urlOrigin });
+    this.upstreams.set(host, upstream);
+  }
+
+  /** One key of an upstream block as a Setting of the expected literal type, or undefined after reporting why not. */
+  private upstreamValue(block: string, name: string, raw: unknown, type: 'string' | 'boolean'): Setting | undefined {
+    const key = `${block}.${name}`;
+    const origin = this.origin(key);
+    if (typeof raw === type && !hasExpression(raw)) return { key, value: raw as string | boolean, origin };
+    const why = typeof raw === 'string' && hasExpression(raw) ? expressionError(raw) : `expected a ${type === 'boolean' ? 'bool' : type}, got ${describe(raw)}`;
+    this.problems.at(origin, key, why);
+    return undefined;
   }
 
   /** The one body of a block, or undefined after reporting why not. */

@@ -56,6 +56,12 @@ export type StorageConfig = FilesystemStorageConfig | S3StorageConfig;
 export interface UpstreamConfig {
   /** Where service discovery for this hostname is done, with a trailing slash. */
   url: string;
+  /** A providers.v1 base used instead of discovery (another mirror's /hosts/H/v1/providers/), with a trailing slash. */
+  providersUrl?: string;
+  /** The base URL of a network mirror to pull from instead of a registry (its packages are recorded unsigned). */
+  networkMirror?: string;
+  /** Accept registry releases that list no signing keys, recorded unsigned (default false). */
+  allowUnsigned?: boolean;
 }
 
 export interface PullThroughConfig {
