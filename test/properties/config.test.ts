@@ -118,3 +118,13 @@ test('a config value with templates nested 5,000 deep loads or is refused, witho
   const r = await load(text, {});
   t.true(r.ok || r.error instanceof InvalidInput);
 });
+
+// Found with the definitions' HCL bound below: the same parser crash through a config file.
+test('a config file nested 3,000 deep is an InvalidInput, and the next config file still loads', async (t) => {
+  for (const text of [`data_dir = ${'{a = '.repeat(3000)}1${'}'.repeat(3000)}\n`, `data_dir = ${'('.repeat(3000)}"x"${')'.repeat(3000)}\n`]) {
+    const r = await load(text, {});
+    t.true(!r.ok && r.error instanceof InvalidInput);
+  }
+  const r = await load('data_dir = "./state"\n', {});
+  t.true(r.ok);
+});

@@ -116,3 +116,18 @@ for (const [name, format, build] of BIG_INPUTS) {
     t.true(r.cpuMs < 5000, `${r.cpuMs} ms of CPU`);
   });
 }
+
+// Found while bounding the parsers: hcl2json's Go parser recurses once per nesting level and per
+// unary operator; past about 1,000 levels it overflows the JavaScript stack it runs on, and after
+// two such documents the Go runtime died ("fatal error: malloc deadlock"): that parse never
+// answered and every later HCL parse failed with "Go program has already exited".
+test.serial('HCL nested past the parser\'s stack is refused, and later HCL documents still parse', async (t) => {
+  const doc = (expr: string) => `provider "a/b" {\n  versions = [${expr}]\n  platforms = ["linux_amd64"]\n}\n`;
+  const deep = [doc(`${'-'.repeat(20_000)}1`), doc(`${'('.repeat(3000)}"1"${')'.repeat(3000)}`), doc(`${'-'.repeat(20_000)}1`), doc(`${'!-'.repeat(5000)}1`)];
+  for (const text of deep) {
+    const r = await outcome(() => parseDefinitions(text, { format: 'hcl' }), { cpuMs: 10_000, wallMs: 20_000, allowed: [InvalidInput] });
+    t.false(r.ok);
+  }
+  const fine = await parseDefinitions(doc('"1.0.0"'), { format: 'hcl' });
+  t.is(fine.length, 1);
+});

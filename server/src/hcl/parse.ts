@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { HCL_INPUT_NAME, HclSyntaxError, hclDiagnostics } from './diagnostics.js';
+import { HCL_INPUT_NAME, HclSyntaxError, hclDiagnostics, type HclDiagnostic } from './diagnostics.js';
 
 export { HclSyntaxError, type HclDiagnostic } from './diagnostics.js';
 
@@ -16,6 +16,8 @@ export { HclSyntaxError, type HclDiagnostic } from './diagnostics.js';
  * not HCL, or with a plain Error when the parser thread itself failed.
  */
 export function parseHcl(text: string): Promise<Record<string, unknown>> {
+  const tooDeep = nestingProblem(text);
+  if (tooDeep) return Promise.reject(new HclSyntaxError([tooDeep], tooDeep.message));
   const w = getWorker();
   const id = nextId++;
   return new Promise((resolve, reject) => {
@@ -54,4 +56,44 @@ function getWorker(): Worker {
 function failAll(err: Error): void {
   for (const p of pending.values()) p.reject(err);
   pending.clear();
+}
+
+/** Far beyond what configuration and definitions need (three or four levels). */
+export const MAX_HCL_NESTING = 64;
+/** Consecutive unary operators ("- - -1", "!!x"); a line of 256 dashes in a comment still passes. */
+export const MAX_HCL_UNARY_RUN = 256;
+
+/**
+ * hcl2json's parser recurses once per bracket level and per unary operator,
+ * on the JavaScript stack it runs on: past about 1,000 levels that overflows,
+ * and after two such documents the Go runtime inside died ("malloc
+ * deadlock"), leaving that parse unanswered and every later one failing. So
+ * depth is bounded before the parser sees the text. Counting ignores strings
+ * and comments (a "#" inside a string must not hide what follows it), which
+ * only makes the bound stricter.
+ */
+function nestingProblem(text: string): HclDiagnostic | undefined {
+  let depth = 0;
+  let unary = 0;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x28 || c === 0x5b || c === 0x7b) depth++;
+    else if ((c === 0x29 || c === 0x5d || c === 0x7d) && depth > 0) depth--;
+    if (c === 0x2d || c === 0x21) unary++;
+    else if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) unary = 0;
+    if (depth > MAX_HCL_NESTING || unary > MAX_HCL_UNARY_RUN) {
+      const message =
+        depth > MAX_HCL_NESTING
+          ? `brackets nested more than ${MAX_HCL_NESTING} levels deep`
+          : `more than ${MAX_HCL_UNARY_RUN} unary operators in a row`;
+      return { message, line, column: i - lineStart + 1 };
+    }
+    if (c === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return undefined;
 }
