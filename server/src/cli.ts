@@ -21,6 +21,8 @@ Usage:
                                            (POST /admin/api/backup makes one); stop serve first
   tfmirror operator                        run the Kubernetes controller for ProviderSet and ProviderMirror
                                            (in-cluster service account or KUBECONFIG; operator { server_url })
+  tfmirror client-config [--json]          print the Terraform CLI configuration that points clients at this
+                                           mirror (network_mirror and host forms; public_url or the listen address)
   tfmirror apply -f FILE|DIR ...           apply ProviderSet/ProviderMirror YAML once against the server
                                            (operator { server_url }, TFM_OPERATOR_TOKEN), without a cluster
   tfmirror --help | --version
@@ -30,6 +32,7 @@ Options:
                       overridden as TFM_<BLOCK>_<KEY>, e.g. TFM_SERVER_LISTEN
       --dry-run       load: print the resolved versions x platforms, download nothing
       --trust-unhashed  import: also import archives no {version}.json gives a hash for
+      --json          client-config: print JSON instead of the commented HCL
   -h, --help          show this help
   -v, --version       print the version
 
@@ -38,7 +41,7 @@ with a local CA it creates once under ./data/tls/.
 `;
 
 // Commands load their modules on demand, so `--help` and one-shot commands start fast.
-type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; trustUnhashed?: boolean; username?: string; file?: string[] }) => Promise<number>;
+type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; json?: boolean; trustUnhashed?: boolean; username?: string; file?: string[] }) => Promise<number>;
 
 const commands: Record<string, Command> = {
   async serve(_args, config) {
@@ -91,6 +94,11 @@ const commands: Record<string, Command> = {
     const { applyCommand } = await import('../../operator/src/apply.js');
     return applyCommand(paths, await config(), process.stdout);
   },
+  async 'client-config'(args, config, flags) {
+    if (args.length > 0) throw new InvalidInput('usage: tfmirror client-config [--config FILE] [--json]');
+    const { clientConfigCommand } = await import('./commands/client-config.js');
+    return clientConfigCommand(await config(), process.stdout, { json: flags.json ?? false });
+  },
   async import(args, config, flags) {
     const [dir, ...rest] = args;
     if (!dir || rest.length > 0) throw new InvalidInput('usage: tfmirror import DIR [--trust-unhashed]');
@@ -109,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
       version: { type: 'boolean', short: 'v' },
       'dry-run': { type: 'boolean' },
       'trust-unhashed': { type: 'boolean' },
+      json: { type: 'boolean' },
       username: { type: 'string' },
       file: { type: 'string', short: 'f', multiple: true },
     },
@@ -128,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tfmirror: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
-  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, trustUnhashed: values['trust-unhashed'] ?? false, username: values.username, file: values.file });
+  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, json: values.json ?? false, trustUnhashed: values['trust-unhashed'] ?? false, username: values.username, file: values.file });
 }
 
 main(process.argv.slice(2)).then(

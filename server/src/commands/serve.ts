@@ -4,6 +4,7 @@ import type { Config } from '../config/types.js';
 import { adminApi } from '../admin/api.js';
 import { Metrics, metricsMiddleware, metricsRoute } from '../metrics/index.js';
 import { createApp } from '../http/app.js';
+import { clientConfigText, renderClientConfig } from '../http/client-config.js';
 import { packageVersion } from '../version.js';
 import { listen, type ConnectionLimits, type RunningServer } from '../http/listen.js';
 import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
@@ -81,6 +82,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       presignTtl,
       trustedProxies: config.server.trustedProxies,
       middleware: [metricsMiddleware(metrics)],
+      clientConfig: { publicUrl: config.server.publicUrl, upstreams: Object.keys(config.upstreams) },
     };
     const app = createApp({ ...appDeps, routers: split ? [] : adminRouters });
 
@@ -178,14 +180,9 @@ export function gettingStarted(serving: Serving, config: Config): string {
     '',
     `terraform-mirror is serving ${serving.url}`,
     '',
-    'Point Terraform at it: put this in ~/.terraformrc (or a file named by TF_CLI_CONFIG_FILE):',
+    'Point Terraform at it (also at GET /client-config and from tfmirror client-config):',
     '',
-    '  provider_installation {',
-    '    network_mirror {',
-    `      url = "${serving.url}"`,
-    '    }',
-    '  }',
-    '',
+    clientConfigText(renderClientConfig({ baseUrl: serving.url, upstreams: Object.keys(config.upstreams) }), '  '),
   ];
   if (serving.selfSigned) {
     lines.push(

@@ -33,7 +33,7 @@ export interface ClientConfig {
 
 /** Both CLI configuration forms for a mirror at baseUrl. Pure. */
 export function renderClientConfig(input: ClientConfigInput): ClientConfig {
-  const baseUrl = input.baseUrl.replace(/\/*$/, '/');
+  const baseUrl = withoutHclSyntax(input.baseUrl).replace(/\/*$/, '/');
   const networkMirrorHcl = ['provider_installation {', '  network_mirror {', `    url = ${hclString(baseUrl)}`, '  }', '}', ''].join('\n');
   // modules.v1 is left out until the mirror serves modules: a service named here that answers 404 breaks module installs.
   const hosts = orderUpstreams(input.upstreams).map((hostname) => ({
@@ -76,7 +76,8 @@ export interface ClientConfigSource {
 export function clientConfigRoutes(source: ClientConfigSource): Router {
   const router = new Router();
   router.get('/client-config', (ctx) => {
-    const baseUrl = source.publicUrl || `${ctx.origin}/`;
+    // ctx.protocol and ctx.host follow X-Forwarded-* only from server.trusted_proxies.
+    const baseUrl = source.publicUrl || `${ctx.protocol}://${ctx.host}/`;
     const config = renderClientConfig({ baseUrl, upstreams: source.upstreams });
     ctx.set('Vary', 'Accept');
     if (ctx.accepts('text/plain', 'application/json') === 'application/json') {
@@ -96,8 +97,16 @@ function orderUpstreams(hosts: readonly string[]): string[] {
   return unique.includes(first) ? [first, ...unique.filter((h) => h !== first)] : unique;
 }
 
-/** An HCL quoted string: a Host header or configured URL must not be able to end the string or start a template. */
+/**
+ * The base comes from a Host header when public_url is unset: percent-encode
+ * what could end an HCL string or open a template, so a forged header yields
+ * a wrong URL at worst, never extra configuration.
+ */
+function withoutHclSyntax(url: string): string {
+  return url.replace(/["\\{}\u0000-\u0020\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** An HCL quoted string (the URLs are already free of quotes and braces; hostnames are validated upstream names). */
 function hclString(s: string): string {
-  const escaped = s.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\$\{/g, '$${').replace(/%\{/g, '%%{').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return `"${escaped}"`;
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
