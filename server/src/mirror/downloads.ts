@@ -1,15 +1,17 @@
-import type { ProviderRepository } from '../db/providers.js';
+import type { DownloadTally, ProviderRepository } from '../db/providers.js';
 
 /**
  * Buffers download counts in memory and writes them in one transaction every
- * few seconds, so serving an archive never waits on a database write.
+ * few seconds, so serving an archive never waits on a database write. Each
+ * package's tally keeps the times of its first and last download in the
+ * batch, so first_download_at is the moment of the download, not of the flush.
  */
 export class DownloadCounter {
-  private pending = new Map<number, number>();
+  private pending = new Map<number, DownloadTally>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly providers: ProviderRepository,
+    private readonly providers: Pick<ProviderRepository, 'recordDownloads'>,
     private readonly flushMs = 5_000,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -19,7 +21,14 @@ export class DownloadCounter {
   }
 
   record(packageId: number): void {
-    this.pending.set(packageId, (this.pending.get(packageId) ?? 0) + 1);
+    const at = this.now();
+    const t = this.pending.get(packageId);
+    if (t) {
+      t.count++;
+      t.last = at;
+    } else {
+      this.pending.set(packageId, { count: 1, first: at, last: at });
+    }
   }
 
   /** Writes what is buffered; also called on shutdown. */
@@ -28,10 +37,11 @@ export class DownloadCounter {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      this.providers.addDownloads(batch, this.now());
+      this.providers.recordDownloads(batch);
     } catch {
-      // The database was busy or closing: keep the counts for the next flush.
-      for (const [id, n] of batch) this.pending.set(id, (this.pending.get(id) ?? 0) + n);
+      // The database was busy or closing: keep the tallies for the next flush,
+      // merged with what was counted meanwhile.
+      for (const [id, t] of batch) this.pending.set(id, merge(t, this.pending.get(id)));
     }
   }
 
@@ -40,4 +50,9 @@ export class DownloadCounter {
     this.timer = undefined;
     this.flush();
   }
+}
+
+function merge(older: DownloadTally, newer: DownloadTally | undefined): DownloadTally {
+  if (!newer) return older;
+  return { count: older.count + newer.count, first: older.first < newer.first ? older.first : newer.first, last: older.last > newer.last ? older.last : newer.last };
 }

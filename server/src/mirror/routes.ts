@@ -4,7 +4,7 @@ import { parseRange } from '../http/range.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { DownloadCounter } from './downloads.js';
 import { parseMirrorPath } from './request-path.js';
-import type { ArchiveRef, Document, MirrorService } from './service.js';
+import type { ArchiveRef, Document, MirrorService, PulledRef } from './service.js';
 
 export interface MirrorRoutesDeps {
   mirror: MirrorService;
@@ -26,9 +26,12 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
   const router = new Router();
   const dispatch = async (ctx: Koa.Context, segments: string[]) => {
     const path = parseMirrorPath(segments);
-    if (path.kind === 'index') return sendDocument(ctx, await deps.mirror.index(path.provider));
-    if (path.kind === 'version') return sendDocument(ctx, await deps.mirror.version(path.provider, path.version));
-    return sendArchive(ctx, deps, await deps.mirror.archive(path.provider, path.file, path.version));
+    const signal = clientGone(ctx);
+    if (path.kind === 'index') return sendDocument(ctx, await deps.mirror.index(path.provider, signal));
+    if (path.kind === 'version') return sendDocument(ctx, await deps.mirror.version(path.provider, path.version, signal));
+    const ref = await deps.mirror.archive(path.provider, path.file, path.version, signal);
+    if ('pulled' in ref) return sendPulledArchive(ctx, ref);
+    return sendArchive(ctx, deps, ref);
   };
   router.get('/:hostname/:namespace/:type/:file', async (ctx) => {
     const { hostname = '', namespace = '', type = '', file = '' } = ctx.params;
@@ -40,6 +43,38 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     await dispatch(ctx, [hostname, namespace, type, version, file]);
   });
   return router;
+}
+
+/** Aborted when the client goes away before its response finished: a pull it started may stop waiting for it. */
+export function clientGone(ctx: Koa.Context): AbortSignal {
+  const controller = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/**
+ * An archive as it arrives from the upstream. The puller destroys the body on
+ * a failed digest or an upstream cut; the connection is then destroyed too, so
+ * the client sees a broken download, never a complete one with bad bytes
+ * (piping alone would leave it waiting for bytes that never come).
+ */
+export function sendPulledArchive(ctx: Koa.Context, ref: PulledRef): void {
+  const { pulled } = ref;
+  if (ctx.method !== 'GET') {
+    // HEAD must not hold a share of the download it will never read.
+    pulled.body.destroy();
+  } else {
+    pulled.body.once('error', () => ctx.req.socket.destroy());
+  }
+  ctx.status = 200;
+  ctx.type = 'application/zip';
+  ctx.set('ETag', `"${pulled.sha256}"`);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Content-Disposition', `attachment; filename="${ref.filename}"`);
+  if (ctx.method === 'GET') ctx.body = pulled.body;
+  if (pulled.size !== undefined) ctx.length = pulled.size;
 }
 
 function sendDocument(ctx: Koa.Context, doc: Document): void {

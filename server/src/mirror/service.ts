@@ -4,7 +4,9 @@ import type { Database } from '../db/database.js';
 import { dataVersion } from '../db/database.js';
 import type { PackageRow, ProviderIdentity, ProviderRepository, ProviderRow } from '../db/providers.js';
 import { NotFound } from '../errors.js';
-import { presentIndex, presentVersion } from './documents.js';
+import type { PulledArchive, VerifiedRelease } from '../pull/ports.js';
+import type { UpstreamVersion } from '../upstream/documents.js';
+import { presentIndex, presentRegistryVersions, presentVersion } from './documents.js';
 
 /** A rendered JSON document, ready to send: the bytes and their strong ETag. */
 export interface Document {
@@ -19,24 +21,56 @@ export interface ArchiveRef {
 }
 
 /**
- * The single seam for reads that miss. Today the default answers NotFound;
- * pull-through replaces it with a fetch that many concurrent callers share.
+ * What the miss seam answers. `hit`: answer from what is held (nothing to add
+ * from upstream); `pulled` / `stale`: the upstream's answer (fresh, or served
+ * past metadata_ttl because the upstream failed); `refused`: not in this
+ * mirror (pull-through off, not included, excluded, no such upstream, or the
+ * upstream has no such thing). `ttlMs` bounds how long the mirror may reuse a
+ * document built from it; absent, it is reused until the next write.
+ */
+export type MissAnswer<T> =
+  | { outcome: 'refused'; reason: string; ttlMs?: number }
+  | { outcome: 'hit'; ttlMs?: number }
+  | { outcome: 'pulled' | 'stale'; value: T; ttlMs: number };
+
+export type MissOutcome = MissAnswer<unknown>['outcome'];
+
+/**
+ * The single seam for reads that the database alone cannot answer. Blocked
+ * providers never reach it. `held` says whether the mirror already has
+ * something to answer with, so the seam decides between "serve what is held"
+ * and "fail" when the upstream cannot be asked. Failures it cannot answer
+ * around are thrown as typed errors (Unavailable → 503 with Retry-After).
  */
 export interface MissHandler {
-  providerMissing(id: ProviderIdentity): Promise<void>;
-  versionMissing(id: ProviderIdentity, version: string): Promise<void>;
+  /** The upstream's versions of a provider, merged into index.json and the registry versions list. */
+  versions(id: ProviderIdentity, held: boolean, signal?: AbortSignal): Promise<MissAnswer<UpstreamVersion[]>>;
+  /** A release's verified evidence, for a version's platforms not (all) held. */
+  release(id: ProviderIdentity, version: string, held: boolean, signal?: AbortSignal): Promise<MissAnswer<VerifiedRelease>>;
+  /** An archive not held: one upstream download shared by every concurrent caller. */
+  archive(id: ProviderIdentity, version: string, filename: string, signal?: AbortSignal): Promise<MissAnswer<PulledArchive>>;
 }
 
+/** Pull-through off: what is held, nothing else. */
 export const notFoundOnMiss: MissHandler = {
-  async providerMissing(id) {
-    throw new NotFound(`provider ${id.hostname}/${id.namespace}/${id.type} is not in this mirror`);
-  },
-  async versionMissing(id, version) {
-    throw new NotFound(`version ${version} of ${id.hostname}/${id.namespace}/${id.type} is not in this mirror`);
-  },
+  versions: async (_id, held) => (held ? { outcome: 'hit' } : { outcome: 'refused', reason: 'not held' }),
+  release: async (_id, _version, held) => (held ? { outcome: 'hit' } : { outcome: 'refused', reason: 'not held' }),
+  archive: async () => ({ outcome: 'refused', reason: 'not held' }),
 };
 
-type Entry = Document | ArchiveRef | { missing: true };
+/** An archive not held, as it streams from the upstream through the puller. */
+export interface PulledRef {
+  pulled: PulledArchive;
+  filename: string;
+}
+
+type Entry = Document | ArchiveRef | { missing: true; message: string } | { pull: true };
+
+interface Loaded {
+  entry: Entry;
+  /** undefined: until the next write (invalidate); 0: not cached. */
+  ttlMs?: number;
+}
 
 export interface MirrorServiceOptions {
   /** Most cached documents. */
@@ -94,73 +128,125 @@ export class MirrorService {
     }
   }
 
-  async index(id: ProviderIdentity): Promise<Document> {
+  async index(id: ProviderIdentity, signal?: AbortSignal): Promise<Document> {
     return this.cached(`i|${key(id)}`, async () => {
-      const provider = await this.visibleProvider(id);
-      const versions = this.providers.listVersions(provider.id);
-      if (versions.length === 0) await this.missHandler.providerMissing(id);
-      return render(presentIndex(versions), provider.status);
+      const provider = this.providers.findProvider(id);
+      if (provider?.status === 'blocked') return hidden(id);
+      const held = provider ? this.providers.listVersions(provider.id) : [];
+      const miss = await this.missHandler.versions(id, held.length > 0, signal);
+      if (miss.outcome === 'refused') return missing(`provider ${key(id)} is not in this mirror`, miss.ttlMs);
+      const upstream = miss.outcome === 'hit' ? [] : miss.value.map((v) => v.version);
+      const versions = [...new Set([...held, ...upstream])];
+      return { entry: render(presentIndex(versions), provider?.status ?? 'active'), ttlMs: miss.ttlMs };
     }) as Promise<Document>;
   }
 
-  async version(id: ProviderIdentity, version: string): Promise<Document> {
+  async version(id: ProviderIdentity, version: string, signal?: AbortSignal): Promise<Document> {
     return this.cached(`v|${key(id)}|${version}`, async () => {
-      const provider = await this.visibleProvider(id);
-      const packages = this.providers.listPackages(provider.id, version);
-      if (packages.length === 0) await this.missHandler.versionMissing(id, version);
-      return render(presentVersion(packages), provider.status);
+      const provider = this.providers.findProvider(id);
+      if (provider?.status === 'blocked') return hidden(id);
+      const packages = provider ? this.providers.listPackages(provider.id, version) : [];
+      const miss = await this.missHandler.release(id, version, packages.length > 0, signal);
+      if (miss.outcome === 'refused') return missing(`version ${version} of ${key(id)} is not in this mirror`, miss.ttlMs);
+      const release = miss.outcome === 'hit' ? undefined : miss.value;
+      return { entry: render(presentVersion(packages, release), provider?.status ?? 'active'), ttlMs: miss.ttlMs };
     }) as Promise<Document>;
   }
 
   /**
    * An archive by (provider, version, filename): filenames repeat across
    * versions in hand-made mirrors. Without a version (the older URL form) the
-   * filename must name exactly one version's archive, else it is not found.
+   * filename must name exactly one version's archive, else it is not found,
+   * and it is never pulled. An archive not held is pulled through the seam;
+   * its stream is never cached.
    */
-  async archive(id: ProviderIdentity, filename: string, version?: string): Promise<ArchiveRef> {
-    return this.cached(`a|${key(id)}|${version ?? ''}|${filename}`, async () => {
-      const provider = await this.visibleProvider(id);
+  async archive(id: ProviderIdentity, filename: string, version?: string, signal?: AbortSignal): Promise<ArchiveRef | PulledRef> {
+    const held = await this.cached(`a|${key(id)}|${version ?? ''}|${filename}`, async () => {
+      const provider = this.providers.findProvider(id);
+      if (provider?.status === 'blocked') return hidden(id);
       const pkg =
-        version === undefined
-          ? this.providers.findArchiveByFilenameOnly(provider.id, filename)
-          : this.providers.findArchive(provider.id, version, filename);
-      if (!pkg) throw new NotFound(`no archive ${filename}${version === undefined ? '' : ` of version ${version}`} for ${key(id)}`);
-      return { pkg, status: provider.status };
-    }) as Promise<ArchiveRef>;
+        provider === undefined
+          ? undefined
+          : version === undefined
+            ? this.providers.findArchiveByFilenameOnly(provider.id, filename)
+            : this.providers.findArchive(provider.id, version, filename);
+      if (pkg && provider) return { entry: { pkg, status: provider.status } };
+      if (version === undefined) return missing(`no archive ${filename} for ${key(id)}`);
+      // Not held: not cached as missing, so the pull below is asked every time.
+      return { entry: { pull: true } };
+    });
+    if (!('pull' in held)) return held as ArchiveRef;
+    const miss = await this.missHandler.archive(id, version!, filename, signal);
+    if (miss.outcome === 'pulled' || miss.outcome === 'stale') return { pulled: miss.value, filename };
+    throw new NotFound(`no archive ${filename} of version ${version} for ${key(id)}`);
   }
 
-  /** Blocked providers are indistinguishable from absent ones. */
-  private async visibleProvider(id: ProviderIdentity): Promise<ProviderRow> {
-    const provider = this.providers.findProvider(id);
-    if (!provider || provider.status === 'blocked') {
-      await this.missHandler.providerMissing(id);
-      throw new NotFound(`provider ${key(id)} is not in this mirror`);
-    }
-    return provider;
+  /** The registry protocol's versions list: what is held merged with the upstream's, with platforms. */
+  async registryVersions(id: ProviderIdentity, signal?: AbortSignal): Promise<Document> {
+    return this.cached(`rv|${key(id)}`, async () => {
+      const provider = this.providers.findProvider(id);
+      if (provider?.status === 'blocked') return hidden(id);
+      const heldVersions = provider ? this.providers.listVersions(provider.id) : [];
+      const miss = await this.missHandler.versions(id, heldVersions.length > 0, signal);
+      if (miss.outcome === 'refused') return missing(`provider ${key(id)} is not in this mirror`, miss.ttlMs);
+      const byVersion = new Map<string, UpstreamVersion>();
+      if (miss.outcome !== 'hit') for (const v of miss.value) byVersion.set(v.version, v);
+      for (const v of heldVersions) {
+        if (byVersion.has(v) || !provider) continue;
+        const platforms = this.providers.listPackages(provider.id, v).map((p) => ({ os: p.os, arch: p.arch }));
+        byVersion.set(v, { version: v, protocols: ['5.0'], platforms } as UpstreamVersion);
+      }
+      return { entry: render(presentRegistryVersions([...byVersion.values()]), provider?.status ?? 'active'), ttlMs: miss.ttlMs };
+    }) as Promise<Document>;
   }
 
-  /** Caches answers, including "not found", so repeated probes for absent providers stay off the database. */
-  private async cached(cacheKey: string, load: () => Promise<Entry>): Promise<Entry> {
+  /**
+   * A version's verified release (SHA256SUMS, signature, keys) for the
+   * registry protocol. Needs the upstream's evidence even for held versions:
+   * the signing keys are what lets Terraform verify the signature itself.
+   */
+  async registryRelease(id: ProviderIdentity, version: string, signal?: AbortSignal): Promise<VerifiedRelease> {
+    if (this.providers.findProvider(id)?.status === 'blocked') throw new NotFound(`provider ${key(id)} is not in this mirror`);
+    const miss = await this.missHandler.release(id, version, false, signal);
+    if (miss.outcome === 'pulled' || miss.outcome === 'stale') return miss.value;
+    throw new NotFound(`version ${version} of ${key(id)} is not in this mirror`);
+  }
+
+  /**
+   * Caches answers, including "not found", so repeated probes for absent
+   * providers stay off the database. Answers built from the upstream's carry
+   * a ttl (what is left of metadata_ttl), so a version published upstream
+   * shows up; local writes clear everything through invalidate().
+   */
+  private async cached(cacheKey: string, load: () => Promise<Loaded>): Promise<Entry> {
     const hit = this.cache.get(cacheKey);
     if (hit) {
       this.hits++;
-      if ('missing' in hit) throw new NotFound(`${cacheKey.slice(2).replaceAll('|', ' ')} is not in this mirror`);
+      if ('missing' in hit) throw new NotFound(hit.message);
       return hit;
     }
     this.misses++;
     const generation = this.generation;
-    const remember = (entry: Entry) => {
-      if (generation === this.generation) this.cache.set(cacheKey, entry);
+    const remember = (loaded: Loaded) => {
+      if (generation !== this.generation || loaded.ttlMs === 0) return;
+      this.cache.set(cacheKey, loaded.entry, loaded.ttlMs === undefined ? undefined : { ttl: Math.max(1, Math.round(loaded.ttlMs)) });
     };
-    try {
-      const entry = await load();
-      remember(entry);
-      return entry;
-    } catch (err) {
-      if (err instanceof NotFound) remember({ missing: true });
-      throw err;
-    }
+    // Errors thrown from below (the upstream failing, a NotFound it sent) are
+    // not cached: only answers are, each for as long as it says.
+    const loaded = await load();
+    remember(loaded);
+    if ('missing' in loaded.entry) throw new NotFound(loaded.entry.message);
+    return loaded.entry;
   }
+}
+
+/** Blocked providers are indistinguishable from absent ones, and never reach the seam. */
+function hidden(id: ProviderIdentity): Loaded {
+  return missing(`provider ${key(id)} is not in this mirror`);
+}
+
+function missing(message: string, ttlMs?: number): Loaded {
+  return { entry: { missing: true, message }, ttlMs };
 }
 
 function key(id: ProviderIdentity): string {
