@@ -332,4 +332,15 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'download_stats',
+    sql: `
+      -- When a package was first downloaded, beside the count and the last download, so the admin
+      -- API can show what pull-through brought and whether anyone still uses it. Packages downloaded
+      -- before this column existed get their last download: the earliest one known.
+      ALTER TABLE provider_packages ADD COLUMN first_download_at TEXT;
+      UPDATE provider_packages SET first_download_at = last_download_at WHERE last_download_at IS NOT NULL;
+    `,
+  },
 ];

@@ -42,6 +42,7 @@ export interface VersionDetailRow {
 export interface PackageDetailRow extends PackageRow {
   versionId: number;
   downloads: number;
+  firstDownloadAt: string | null;
   lastDownloadAt: string | null;
 }
 
@@ -110,7 +111,8 @@ export function prepareAdminStatements(db: Database) {
       `SELECT id, version, origin, protocols, key_ids AS keyIds, created_at AS createdAt FROM provider_versions WHERE provider_id = ?`,
     ),
     packagesOfProvider: db.prepare<[number], PackageDetailRow>(
-      `SELECT ${packageColumns}, pk.version_id AS versionId, pk.download_count AS downloads, pk.last_download_at AS lastDownloadAt
+      `SELECT ${packageColumns}, pk.version_id AS versionId, pk.download_count AS downloads,
+              pk.first_download_at AS firstDownloadAt, pk.last_download_at AS lastDownloadAt
          FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id
         WHERE pv.provider_id = ? ORDER BY pk.os, pk.arch`,
     ),

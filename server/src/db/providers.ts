@@ -57,6 +57,13 @@ export interface NewPackage {
   holder?: PackageHolder;
 }
 
+/** Downloads of one package since the last flush. */
+export interface DownloadTally {
+  count: number;
+  first: Date;
+  last: Date;
+}
+
 export interface VersionEvidence {
   shasumsKey: string;
   signatureKey: string;
@@ -143,8 +150,11 @@ export class ProviderRepository {
         `INSERT INTO provider_packages (version_id, os, arch, filename, size, sha256, h1, object_key)
          VALUES (@versionId, @os, @arch, @filename, @size, @sha256, @h1, @objectKey)`,
       ),
-      addDownloads: db.prepare<[number, string, number]>(
-        `UPDATE provider_packages SET download_count = download_count + ?, last_download_at = ? WHERE id = ?`,
+      addDownloads: db.prepare<{ id: number; count: number; first: string; last: string }>(
+        `UPDATE provider_packages SET download_count = download_count + @count,
+                first_download_at = MIN(COALESCE(first_download_at, @first), @first),
+                last_download_at = MAX(COALESCE(last_download_at, @last), @last)
+          WHERE id = @id`,
       ),
     };
   }
@@ -263,11 +273,21 @@ export class ProviderRepository {
     return this.isObjectKeyReferenced(key);
   }
 
-  /** Adds buffered download counts in one transaction. */
+  /** Adds buffered download counts, all at one time, in one transaction. */
   addDownloads(counts: Map<number, number>, at: Date): void {
-    const stamp = at.toISOString();
+    this.recordDownloads(new Map([...counts].map(([id, count]) => [id, { count, first: at, last: at }])));
+  }
+
+  /**
+   * Adds buffered download tallies in one transaction. The first download only
+   * moves back and the last only forward: serve processes sharing the database
+   * flush on their own timers, so an older tally may arrive after a newer one.
+   */
+  recordDownloads(tallies: ReadonlyMap<number, DownloadTally>): void {
     this.db.transaction(() => {
-      for (const [id, n] of counts) this.stmts.addDownloads.run(n, stamp, id);
+      for (const [id, t] of tallies) {
+        this.stmts.addDownloads.run({ id, count: t.count, first: t.first.toISOString(), last: t.last.toISOString() });
+      }
     }).immediate();
   }
 

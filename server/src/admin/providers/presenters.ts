@@ -1,5 +1,5 @@
 import { formatHolder, type PackageHolder } from '../../db/package-holders.js';
-import type { PackageDetailRow, ProviderIdentity, ProviderSummaryRow } from '../../db/providers.js';
+import type { PackageDetailRow, ProviderIdentity, ProviderSummaryRow, VersionOrigin } from '../../db/providers.js';
 import type { ProviderDetail } from './service.js';
 
 /**
@@ -41,12 +41,12 @@ export function presentProviderDetail(d: ProviderDetail) {
       keyIds: v.keyIds,
       // Who brought or holds any of its packages: a purge by one set leaves what the others hold.
       heldBy: [...new Set(v.packages.flatMap((p) => p.holders.map(formatHolder)))].sort(),
-      packages: v.packages.map(presentPackage),
+      packages: v.packages.map((p) => presentPackage(p, v.origin)),
     })),
   };
 }
 
-function presentPackage(p: PackageDetailRow & { holders: PackageHolder[] }) {
+function presentPackage(p: PackageDetailRow & { holders: PackageHolder[] }, origin: VersionOrigin) {
   return {
     platform: `${p.os}_${p.arch}`,
     filename: p.filename,
@@ -54,7 +54,11 @@ function presentPackage(p: PackageDetailRow & { holders: PackageHolder[] }) {
     sha256: p.sha256,
     h1: p.h1,
     zh: `zh:${p.sha256}`,
-    downloads: p.downloads,
+    // How the package came (a pulled one: through pull-through) and whether anyone still installs it.
+    origin,
+    downloads: p.downloads, // the old name of downloadCount, kept for existing clients
+    downloadCount: p.downloads,
+    firstDownloadAt: p.firstDownloadAt,
     lastDownloadAt: p.lastDownloadAt,
     heldBy: p.holders.map(formatHolder),
   };
