@@ -34,7 +34,7 @@ export class StagingArea {
 
   /** Streams `body` to a new staging file; resolves with its path, size and sha256. */
   async write(body: NodeJS.ReadableStream, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ file: string; size: number; sha256: string }> {
-    const file = path.join(this.dir, `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}.zip`);
+    const file = this.newPath();
     const hash = createHash('sha256');
     let size = 0;
     const meter = new Transform({
@@ -52,6 +52,12 @@ export class StagingArea {
       throw err;
     }
     return { file, size, sha256: hash.digest('hex') };
+  }
+
+  /** A fresh staging file name, for writers that manage the file themselves (pull-through follows it while it grows). */
+  newPath(): string {
+    // The writer's pid first: init() removes what a process that no longer runs left.
+    return path.join(this.dir, `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}.zip`);
   }
 
   remove(file: string): void {
