@@ -10,6 +10,7 @@ import { ProviderRepository } from './db/providers.js';
 import { PullLeaseRepository } from './db/pull-leases.js';
 import { SessionRepository } from './db/sessions.js';
 import { SettingsRepository } from './db/settings.js';
+import { UpstreamCacheRepository } from './db/upstream-cache.js';
 import { LoginFailureRepository, UserRepository } from './db/users.js';
 import { createObjectStore } from './storage/index.js';
 import type { ObjectStore } from './storage/store.js';
@@ -33,6 +34,8 @@ export interface Repositories {
   loginFailures: LoginFailureRepository;
   /** Which stored objects rows still name (the orphan sweep). */
   references: ObjectReferenceRepository;
+  /** What upstream registries last said (pull-through's metadata cache). */
+  upstreamCache: UpstreamCacheRepository;
   /** Who is downloading which package for pull-through, across processes. */
   pullLeases: PullLeaseRepository;
 }
@@ -50,6 +53,7 @@ export function createRepositories(db: Database): Repositories {
     settings: new SettingsRepository(db),
     loginFailures: new LoginFailureRepository(db),
     references: new ObjectReferenceRepository(db),
+    upstreamCache: new UpstreamCacheRepository(db),
     pullLeases: new PullLeaseRepository(db),
   };
 }

@@ -317,6 +317,24 @@ export const migrations: Migration[] = [
     `,
   },
   {
+    version: 8,
+    name: 'upstream_cache',
+    sql: `
+      -- What upstream registries last said, for pull-through: reused for metadata_ttl, served
+      -- stale up to stale_if_error while the upstream fails, and kept across restarts.
+      CREATE TABLE upstream_cache (
+        hostname   TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('versions', 'release')),
+        key        TEXT NOT NULL,      -- namespace/type, or namespace/type/version for a release
+        body       TEXT NOT NULL,      -- JSON: the version list, or the verified release's documents
+        shasums    BLOB,               -- a release's SHA256SUMS and .sig, the exact bytes served
+        signature  BLOB,
+        fetched_at INTEGER NOT NULL,   -- ms since epoch: when the upstream last answered
+        PRIMARY KEY (hostname, kind, key)
+      );
+    `,
+  },
+  {
     version: 9,
     name: 'pull_leases',
     sql: `

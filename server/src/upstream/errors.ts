@@ -135,8 +135,9 @@ export class UpstreamBackingOff extends Unavailable {
   constructor(
     readonly hostname: string,
     retryAfterSeconds: number,
+    options?: ErrorOptions,
   ) {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-    super(`upstream ${hostname} is unavailable; not asking it again for ${seconds} s`, { retryAfterSeconds: seconds });
+    super(`upstream ${hostname} is unavailable; not asking it again for ${seconds} s`, { ...options, retryAfterSeconds: seconds });
   }
 }
