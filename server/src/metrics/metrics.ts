@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { JOB_ITEM_STATUSES, JOB_STATUSES, type JobCounts } from '../db/job-stats.js';
+import { type PullMetadataSnapshot, registerPullMetadataMetrics } from './pull-metadata.js';
 
 /** Where the scrape reads state that other components already keep; each is optional. */
 export interface MetricsSources {
@@ -9,6 +10,8 @@ export interface MetricsSources {
   jobs?: () => JobCounts;
   /** Per upstream hostname, request counts by result (RegistryClients.stats()). */
   upstream?: () => Record<string, { results: Partial<Record<string, number>> }>;
+  /** Pull-through's upstream metadata cache: upstream state, metadata fetches, stale answers (CachedUpstreamMetadata.stats). */
+  pullMetadata?: () => PullMetadataSnapshot;
 }
 
 export interface MetricsOptions extends MetricsSources {
@@ -129,6 +132,8 @@ export class Metrics {
       });
     jobGauge('jobs', 'Jobs in the queue database, by status', JOB_STATUSES, (c) => c.jobs);
     jobGauge('job_items', 'Job items (one package each) in the queue database, by status', JOB_ITEM_STATUSES, (c) => c.items);
+
+    registerPullMetadataMetrics(this.registry, () => read('pullMetadata', opts.pullMetadata));
   }
 }
 
