@@ -46,9 +46,32 @@ export interface DownloadInfo {
   downloadUrl: string;
   shasumsUrl: string;
   shasumsSignatureUrl: string;
-  /** Lowercase hex sha256 of the zip. */
+  /** Lowercase hex sha256 of the zip; "" only for a network mirror that vouches with h1: hashes alone. */
   shasum: string;
   signingKeys: GpgPublicKey[];
+  /** How the package is vouched for; absent means signed (the registry protocol's normal case). */
+  trust?: DownloadTrust;
+}
+
+/**
+ * What vouches for a package's bytes. `signed`: SHA256SUMS, its signature and
+ * the listed keys, checked as Terraform does. `unsigned`: the upstream is
+ * trusted without a signature, so the package is recorded unsigned (no key
+ * ids) and checked only against the hashes it came with:
+ * - `network_mirror`: a plain network mirror: no SHA256SUMS or signature
+ *   exist (shasumsUrl and shasumsSignatureUrl are ""); `shasum` is its zh:
+ *   hash ("" when it lists none) and `h1` its h1: hashes, at least one of the two.
+ * - `no_signing_keys`: a registry release listing no signing keys, accepted
+ *   because its upstream has allow_unsigned = true; SHA256SUMS still names the
+ *   archive's shasum, the signature is not fetched.
+ */
+export type DownloadTrust = { kind: 'signed' } | { kind: 'unsigned'; reason: 'network_mirror' | 'no_signing_keys'; h1: string[] };
+
+export interface DownloadInfoOptions {
+  /** Accept a release listing no signing keys (trust `unsigned`, reason `no_signing_keys`). */
+  allowUnsigned?: boolean;
+  /** The upstream's hostname, named in the refusal of an unsigned release. */
+  upstream?: string;
 }
 
 export const MAX_SIGNING_KEYS = 10;
@@ -137,7 +160,7 @@ function parseWarnings(raw: unknown): string[] {
  * Download metadata for one platform, checked as Terraform checks it and
  * then some: the mirror stores what this names, so every field is bounded.
  */
-export function parseDownloadInfo(doc: unknown, url: string, requested: Platform): DownloadInfo {
+export function parseDownloadInfo(doc: unknown, url: string, requested: Platform, opts: DownloadInfoOptions = {}): DownloadInfo {
   const fail = (problem: string): never => {
     throw new InvalidUpstreamResponse(url, problem);
   };
@@ -158,17 +181,34 @@ export function parseDownloadInfo(doc: unknown, url: string, requested: Platform
   if (typeof doc.shasum !== 'string' || !isSha256Hex(doc.shasum)) {
     fail('"shasum" is not a sha256 checksum (exactly 64 hex digits)');
   }
-  return {
+  const base = {
     protocols,
     os: requested.os,
     arch: requested.arch,
     filename: doc.filename as string,
     downloadUrl: resolveUrl(doc.download_url, url, 'download_url'),
     shasumsUrl: resolveUrl(doc.shasums_url, url, 'shasums_url'),
-    shasumsSignatureUrl: resolveUrl(doc.shasums_signature_url, url, 'shasums_signature_url'),
     shasum: (doc.shasum as string).toLowerCase(),
-    signingKeys: parseSigningKeys(doc.signing_keys, url),
   };
+  if (!listsSigningKeys(doc.signing_keys)) {
+    if (!opts.allowUnsigned) {
+      const where = opts.upstream ? `upstream "${opts.upstream}"` : "this upstream's block";
+      fail(`the release is unsigned (no signing keys: "signing_keys.gpg_public_keys" is missing or empty); set allow_unsigned = true in ${where} to accept it unsigned`);
+    }
+    // The signature is never fetched, so a missing or odd URL for it does not matter.
+    return { ...base, shasumsSignatureUrl: '', signingKeys: [], trust: { kind: 'unsigned', reason: 'no_signing_keys', h1: [] } };
+  }
+  return {
+    ...base,
+    shasumsSignatureUrl: resolveUrl(doc.shasums_signature_url, url, 'shasums_signature_url'),
+    signingKeys: parseSigningKeys(doc.signing_keys, url),
+    trust: { kind: 'signed' },
+  };
+}
+
+function listsSigningKeys(raw: unknown): boolean {
+  const list = isObject(raw) ? raw.gpg_public_keys : undefined;
+  return Array.isArray(list) && list.length > 0;
 }
 
 function parseSigningKeys(raw: unknown, url: string): GpgPublicKey[] {

@@ -5,17 +5,17 @@
  * is the one place that refuses a hostname with no upstream.
  */
 
-import type { LookupFunction } from 'node:net';
 import type { UpstreamConfig } from '../config/types.js';
 import { InvalidInput, NotFound } from '../errors.js';
-import { isValidHostname, isValidNamespace, isValidType } from '../providers/address.js';
+import { isValidHostname } from '../providers/address.js';
 import { formatPlatform, platformOf } from '../providers/platform.js';
 import { isValidVersion } from '../providers/version.js';
 import { abortError } from '../storage/streaming.js';
 import { type DownloadInfo, type VersionList, parseDiscovery, parseDownloadInfo, parseVersionList } from './documents.js';
 import { InvalidUpstreamResponse, UnknownUpstream, describeContentType, describeUrl } from './errors.js';
-import { HttpClient, type HttpClientOptions, type HttpStats, type StreamedResponse } from './http.js';
-import { type AddressClassifier, isOnPrivateNetwork } from './reach.js';
+import type { HttpClient, HttpStats, StreamedResponse } from './http.js';
+import { NetworkMirrorClient } from './network-mirror.js';
+import { type UpstreamHttpOptions, assertProvider, notFoundAs, upstreamHttpClient } from './upstream-http.js';
 
 /** Response size bounds, per document kind (the largest real ones are far below). */
 export const UPSTREAM_LIMITS = {
@@ -46,7 +46,15 @@ export interface ProviderRegistry {
   download(url: string, signal?: AbortSignal): Promise<StreamedResponse>;
 }
 
-export interface RegistryClientOptions extends Omit<HttpClientOptions, 'reach'> {
+/** A client of one upstream, as RegistryClients hands them out: the port, plus counters and shutdown. */
+export interface UpstreamClient extends ProviderRegistry {
+  /** Where service discovery is done; undefined for a network mirror, which needs none. */
+  readonly discoveryUrl?: string;
+  stats(): HttpStats;
+  close(): void;
+}
+
+export interface RegistryClientOptions extends UpstreamHttpOptions {
   hostname: string;
   /**
    * Where discovery is done, e.g. "https://registry.terraform.io/" (a trailing
@@ -55,46 +63,43 @@ export interface RegistryClientOptions extends Omit<HttpClientOptions, 'reach'> 
    * loopback, link-local or private addresses only if it is on one itself.
    */
   url: string;
+  /**
+   * A providers.v1 base to use instead of discovery (another mirror's
+   * /hosts/H/v1/providers/). It then decides the reach rules in place of url,
+   * which is never contacted.
+   */
+  providersUrl?: string;
+  /** Accept releases listing no signing keys: their DownloadInfo says trust "unsigned" (allow_unsigned). */
+  allowUnsigned?: boolean;
   discoveryTtlMs?: number;
   /** Largest archive accepted, bytes (default 2 GiB). */
   downloadMaxBytes?: number;
-  /** The resolver for every connection (default dns.lookup). */
-  lookup?: LookupFunction;
-  /** Which addresses count as loopback/link-local/private (default reach.forbiddenRange). */
-  classifyAddress?: AddressClassifier;
 }
 
-export class RegistryClient implements ProviderRegistry {
+export class RegistryClient implements UpstreamClient {
   readonly hostname: string;
   readonly discoveryUrl: string;
   private readonly http: HttpClient;
   private readonly now: () => number;
+  private readonly fixedBase: string | undefined;
   private discovered: { base: string; at: number } | undefined;
   private pending: Promise<string> | undefined;
-  private privateNetwork: boolean | undefined;
 
   constructor(private readonly options: RegistryClientOptions) {
     this.hostname = options.hostname;
     this.discoveryUrl = new URL('.well-known/terraform.json', withSlash(options.url)).href;
-    const reachOpts = { lookup: options.lookup, classify: options.classifyAddress };
-    this.http = new HttpClient({
-      ...options,
-      reach: {
-        ...reachOpts,
-        requireHttps: new URL(options.url).protocol === 'https:',
-        // Asked only when a connection would reach a forbidden address; a name that
-        // did not resolve is asked again next time rather than remembered as public.
-        allowPrivate: async () => (this.privateNetwork ??= await isOnPrivateNetwork(options.url, reachOpts)) ?? false,
-      },
-    });
+    this.fixedBase = options.providersUrl ? withSlash(options.providersUrl) : undefined;
+    this.http = upstreamHttpClient(options, this.fixedBase ?? options.url);
     this.now = options.now ?? Date.now;
   }
 
   /**
-   * The providers.v1 base URL. Cached for an hour; concurrent callers share
-   * one request, and a failure is not cached (the next call asks again).
+   * The providers.v1 base URL: providers_url when configured (no discovery),
+   * else discovered. Cached for an hour; concurrent callers share one
+   * request, and a failure is not cached (the next call asks again).
    */
   async providersBaseUrl(signal?: AbortSignal): Promise<string> {
+    if (this.fixedBase !== undefined) return this.fixedBase;
     const ttl = this.options.discoveryTtlMs ?? DISCOVERY_TTL_MS;
     if (this.discovered && this.now() - this.discovered.at < ttl) return this.discovered.base;
     // A caller already gone would start a shared request that nobody awaits,
@@ -125,7 +130,7 @@ export class RegistryClient implements ProviderRegistry {
       signal,
       () => `platform ${formatPlatform(platform)} not supported by ${this.hostname}/${namespace}/${type} ${version} upstream`,
     );
-    return parseDownloadInfo(res.value, res.url, platform);
+    return parseDownloadInfo(res.value, res.url, platform, { allowUnsigned: this.options.allowUnsigned, upstream: this.hostname });
   }
 
   async fetchBytes(url: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
@@ -178,7 +183,7 @@ export interface RegistryClientsOptions extends Omit<RegistryClientOptions, 'hos
  * its choosing (and metric labels stay the configured hostnames).
  */
 export class RegistryClients {
-  private readonly clients = new Map<string, RegistryClient>();
+  private readonly clients = new Map<string, UpstreamClient>();
   private readonly upstreams: Record<string, UpstreamConfig>;
 
   constructor(
@@ -189,15 +194,21 @@ export class RegistryClients {
     this.upstreams = { ...BUILT_IN_UPSTREAMS, ...Object.fromEntries(configured) };
   }
 
-  /** The client for `hostname` (its configured url); UnknownUpstream when it has no upstream. */
-  get(hostname: string): RegistryClient {
+  /**
+   * The client for `hostname`: a network mirror client when the upstream has
+   * network_mirror, else a registry client (providers_url or discovery at
+   * url). UnknownUpstream when it has no upstream.
+   */
+  get(hostname: string): UpstreamClient {
     if (!isValidHostname(hostname)) throw new InvalidInput(`invalid registry hostname ${JSON.stringify(hostname.slice(0, 300))}`, { key: 'hostname' });
     const key = hostname.toLowerCase();
     let client = this.clients.get(key);
     if (client === undefined) {
       const upstream = Object.hasOwn(this.upstreams, key) ? this.upstreams[key] : undefined;
       if (upstream === undefined) throw new UnknownUpstream(key);
-      client = new RegistryClient({ ...this.options, hostname: key, url: upstream.url });
+      client = upstream.networkMirror
+        ? new NetworkMirrorClient({ ...this.options, hostname: key, url: upstream.networkMirror })
+        : new RegistryClient({ ...this.options, hostname: key, url: upstream.url, providersUrl: upstream.providersUrl, allowUnsigned: upstream.allowUnsigned });
       this.clients.set(key, client);
     }
     return client;
@@ -211,21 +222,6 @@ export class RegistryClients {
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
-  }
-}
-
-function assertProvider(namespace: string, type: string): void {
-  if (!isValidNamespace(namespace)) throw new InvalidInput(`invalid provider namespace ${JSON.stringify(namespace)}`, { key: 'namespace' });
-  if (!isValidType(type)) throw new InvalidInput(`invalid provider type ${JSON.stringify(type)}`, { key: 'type' });
-}
-
-/** Replaces the HTTP layer's generic NotFound with one that says what is missing. */
-async function notFoundAs<T>(p: Promise<T>, message: () => string): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof NotFound) throw new NotFound(message(), { cause: err });
-    throw err;
   }
 }
 

@@ -39,6 +39,8 @@ export function presentProviderDetail(d: ProviderDetail) {
       protocols: v.protocols,
       createdAt: v.createdAt,
       keyIds: v.keyIds,
+      // No key verified it: imported, from a network mirror, or a release without keys taken with allow_unsigned.
+      signed: v.keyIds.length > 0,
       // Who brought or holds any of its packages: a purge by one set leaves what the others hold.
       heldBy: [...new Set(v.packages.flatMap((p) => p.holders.map(formatHolder)))].sort(),
       packages: v.packages.map((p) => presentPackage(p, v.origin)),

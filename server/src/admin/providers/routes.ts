@@ -42,6 +42,7 @@ const detail = z.object({
       protocols: z.array(z.string()),
       createdAt: z.string(),
       keyIds: z.array(z.string()),
+      signed: z.boolean().describe('false when no signing key verified it: imported, from a network mirror, or taken with allow_unsigned'),
       heldBy: z.array(z.string()).describe('who brought or holds its packages: imported, loaded, pulled, set:{kind}/{namespace}/{name}'),
       packages: z.array(
         z.object({
