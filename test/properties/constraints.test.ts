@@ -32,7 +32,7 @@ const constraintInputs = fc.oneof(
   mutatedText(fc.oneof(validConstraint, fc.constantFrom(...TABLE_CONSTRAINTS))),
 );
 
-test.serial('any text parses to a constraint or an InvalidInput, within the time bound', async (t) => {
+test.serial('any text parses to a constraint or an InvalidInput, within the CPU bound', async (t) => {
   await assertProperty(
     t,
     constraintInputs,
