@@ -26,6 +26,36 @@ test('two pullers on one database (two processes) make one upstream download for
   t.deepEqual([...a.stagedFiles(), ...b.stagedFiles()], []);
 });
 
+test('the downloading process renews its lease, so a download longer than the lease is not taken over', async (t) => {
+  const s = await pullSetup(t);
+  // ~0.8 s of download against a 300 ms lease renewed every 100 ms.
+  s.registry.fault({ fault: { kind: 'slowBody', chunkBytes: 64 * 1024, delayMs: 25 }, path: /\.zip$/ });
+  const a = s.puller('a', { leaseMs: 300, heartbeatMs: 100 });
+  const b = s.puller('b', { leaseMs: 300, heartbeatMs: 100, peerPollMs: 50 });
+  const first = await a.puller.pull(provider, s.release, PLATFORM);
+  const second = b.puller.pull(provider, s.release, PLATFORM);
+  const [fromA, fromB] = await Promise.all([receive(first.body), second.then((p) => receive(p.body))]);
+  t.deepEqual(fromA, { sha256: s.expected.sha256, size: s.expected.size });
+  t.deepEqual(fromB, { sha256: s.expected.sha256, size: s.expected.size });
+  t.is((await second).via, 'joined');
+  t.is(s.downloads(), 1);
+});
+
+test('closing a puller cuts the downloads it runs and publishes nothing', async (t) => {
+  const s = await pullSetup(t);
+  s.registry.fault({ fault: { kind: 'slowBody', chunkBytes: 64 * 1024, delayMs: 25 }, path: /\.zip$/ });
+  const a = s.puller('a');
+  const pulled = await a.puller.pull(provider, s.release, PLATFORM);
+  const body = receive(pulled.body);
+  await a.puller.close();
+  const got = await body;
+  t.truthy(got.error);
+  t.true(got.size < s.expected.size);
+  t.is(a.repos.providers.findPackage(provider, VERSION, 'linux', 'amd64'), undefined);
+  t.is(a.repos.pullLeases.find(key), undefined, 'its lease is given up for another process to take');
+  t.deepEqual(a.stagedFiles(), []);
+});
+
 const takeovers = [
   { name: 'a lease that expired is taken over at once', leaseMs: -1, minWaitMs: 0 },
   { name: 'a live lease whose owner stops renewing it is taken over when it expires', leaseMs: 400, minWaitMs: 300 },
