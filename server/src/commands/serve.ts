@@ -11,6 +11,7 @@ import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
 import type { Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
 import { MirrorService } from '../mirror/service.js';
+import { createPullThrough } from '../pull/pull-through-wiring.js';
 import { createLoadWorkers } from '../loads/service.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { preferNonBlockingWrites } from '../db/database.js';
@@ -40,7 +41,6 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
   let running: RunningServer | undefined;
   let adminRunning: RunningServer | undefined;
   try {
-    const mirror = new MirrorService(runtime.db, runtime.providers);
     const downloads = new DownloadCounter(runtime.providers);
     const presignTtl = config.storage.type === 's3' && config.storage.presignDownloads ? config.storage.presignTtl : 0;
 
@@ -53,6 +53,15 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
         if (e.type === 'error') logger.warn({ err: e.error }, 'job workers');
       },
     });
+
+    // Reads that miss go through the pull-through seam (with pull_through off it refuses, as before).
+    const pull = createPullThrough(runtime, config, {
+      downloads: workers.registries,
+      staging: workers.staging,
+      published: () => mirror.invalidate(),
+      onError: (err, what) => logger.warn({ err, what }, 'pull-through'),
+    });
+    const mirror = new MirrorService(runtime.db, runtime.providers, { missHandler: pull.seam });
 
     const admin = adminApi({
       runtime,
@@ -109,6 +118,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       async shutdown() {
         logger.info('shutting down: finishing in-flight requests');
         await Promise.all([...servers.map((s) => s.close(config.server.shutdownTimeout * 1000)), workers.close()]);
+        await pull.close();
         mirror.stop();
         downloads.stop();
         admin.close();

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { DownloadCounter } from '../mirror/downloads.js';
+import { registryRoutes } from '../mirror/registry-routes.js';
 import { mirrorRoutes } from '../mirror/routes.js';
 import type { MirrorService } from '../mirror/service.js';
 import type { ObjectStore } from '../storage/store.js';
@@ -51,9 +52,10 @@ export function createApp(deps: AppDeps): Koa {
   const serveMirror = deps.serveMirror ?? true;
   app.use(async (ctx, next) => {
     if (serveMirror && ctx.path === '/.well-known/terraform.json') {
-      // Service discovery: no registry protocols are served yet; the network
-      // mirror protocol needs no discovery.
-      ctx.body = {};
+      // Service discovery names the default upstream's registry pass-through,
+      // so "HOST/ns/type" in a configuration means registry.terraform.io/ns/type
+      // through this mirror. modules.v1 joins once modules are served.
+      ctx.body = { 'providers.v1': '/hosts/registry.terraform.io/v1/providers/' };
       return;
     }
     await next();
@@ -79,6 +81,9 @@ export function createApp(deps: AppDeps): Koa {
     return app;
   }
   if (deps.clientConfig) app.use(clientConfigRoutes(deps.clientConfig).routes());
+  const registry = registryRoutes(deps.mirror);
+  app.use(registry.routes());
+  app.use(registry.allowedMethods());
   const mirror = mirrorRoutes(deps);
   app.use(mirror.routes());
   app.use(mirror.allowedMethods());
