@@ -37,7 +37,6 @@ export class PullLeaseRepository {
         `UPDATE pull_leases SET heartbeat_at = @now, expires_at = @expires WHERE package_key = @key AND owner = @owner`,
       ),
       release: db.prepare<[string, string]>(`DELETE FROM pull_leases WHERE package_key = ? AND owner = ?`),
-      purgeExpired: db.prepare<[number]>(`DELETE FROM pull_leases WHERE expires_at <= ?`),
     };
   }
 
@@ -60,10 +59,5 @@ export class PullLeaseRepository {
 
   find(packageKey: string): PullLease | undefined {
     return this.stmts.find.get(packageKey);
-  }
-
-  /** Removes leases whose owners died without releasing them; returns how many. */
-  purgeExpired(now: number): number {
-    return this.stmts.purgeExpired.run(now).changes;
   }
 }
