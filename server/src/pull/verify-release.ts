@@ -5,7 +5,9 @@
  * package (upstream/verify.ts) — SHA256SUMS names each platform's filename
  * with the document's shasum, and the signature verifies with the listed keys
  * — before anything of it is cached or served. The archives' own sha256 is
- * checked by the puller as their bytes arrive.
+ * checked by the puller as their bytes arrive. Upstreams trusted unsigned
+ * (DownloadInfo.trust) give `signed: false`: a network mirror's own hashes,
+ * or, with allow_unsigned, a SHA256SUMS that must still name every archive.
  */
 
 import { NotFound } from '../errors.js';
@@ -43,27 +45,30 @@ export async function fetchVerifiedRelease(
   if (first === undefined) throw new NotFound(`${name} offers no platform upstream`);
   for (const d of docs) assertSameEvidence(first, d, name);
 
+  const archives: Record<string, ReleaseArchive> = {};
+  for (const d of docs) {
+    const h1 = d.trust?.kind === 'unsigned' && d.trust.h1.length > 0 ? { h1: d.trust.h1 } : {};
+    archives[formatPlatform(d)] = { os: d.os, arch: d.arch, filename: d.filename, downloadUrl: d.downloadUrl, sha256: d.shasum, ...h1 };
+  }
+  const release = { version, protocols: first.protocols, archives };
+  const trust = first.trust ?? { kind: 'signed' };
+  // A network mirror has no SHA256SUMS or signature: its own hashes vouch for each archive, checked on download.
+  if (trust.kind === 'unsigned' && trust.reason === 'network_mirror') {
+    return { ...release, shasums: Buffer.alloc(0), signature: undefined, signingKeys: [], keyIds: [], signed: false };
+  }
+  if (trust.kind === 'unsigned') {
+    // allow_unsigned: no keys to check a signature with, but SHA256SUMS still has to name every archive.
+    const shasums = await registry.fetchBytes(first.shasumsUrl, UPSTREAM_LIMITS.shasums, signal);
+    for (const d of docs) verifyShasumsLine(shasums, d.filename, d.shasum);
+    return { ...release, shasums, signature: undefined, signingKeys: [], keyIds: [], signed: false };
+  }
   const [shasums, signature] = await Promise.all([
     registry.fetchBytes(first.shasumsUrl, UPSTREAM_LIMITS.shasums, signal),
     registry.fetchBytes(first.shasumsSignatureUrl, UPSTREAM_LIMITS.signature, signal),
   ]);
   for (const d of docs) verifyShasumsLine(shasums, d.filename, d.shasum);
   const verified = await verifySignature(shasums, signature, first.signingKeys);
-
-  const archives: Record<string, ReleaseArchive> = {};
-  for (const d of docs) {
-    archives[formatPlatform(d)] = { os: d.os, arch: d.arch, filename: d.filename, downloadUrl: d.downloadUrl, sha256: d.shasum };
-  }
-  return {
-    version,
-    protocols: first.protocols,
-    shasums,
-    signature,
-    signingKeys: first.signingKeys,
-    keyIds: [verified.keyId],
-    signed: true,
-    archives,
-  };
+  return { ...release, shasums, signature, signingKeys: first.signingKeys, keyIds: [verified.keyId], signed: true };
 }
 
 /**
@@ -75,9 +80,14 @@ function assertSameEvidence(a: DownloadInfo, b: DownloadInfo, name: string): voi
   const differs = (field: string) => {
     throw new InvalidUpstreamResponse(b.downloadUrl, `the download documents of ${name} disagree on ${field} (${formatPlatform(a)} and ${formatPlatform(b)})`);
   };
+  if (trustOf(a) !== trustOf(b)) differs('how they are vouched for (signed, unsigned)');
   if (a.shasumsUrl !== b.shasumsUrl) differs('shasums_url');
   if (a.shasumsSignatureUrl !== b.shasumsSignatureUrl) differs('shasums_signature_url');
   if (keySetOf(a.signingKeys) !== keySetOf(b.signingKeys)) differs('signing_keys');
+}
+
+function trustOf(d: DownloadInfo): string {
+  return d.trust === undefined || d.trust.kind === 'signed' ? 'signed' : `unsigned ${d.trust.reason}`;
 }
 
 function keySetOf(keys: readonly GpgPublicKey[]): string {
