@@ -13,8 +13,11 @@ Usage:
                                            /metrics, and the job workers
   tfmirror import DIR [--trust-unhashed]   ingest a directory written by 'terraform providers mirror DIR'
                                            (archives its {version}.json gives no hash for need the flag)
-  tfmirror load FILE... [--dry-run]        mirror the providers that definition files (HCL, YAML, JSON) ask for
-                                           from their upstream registries, verified (sha256 + GPG)
+  tfmirror load FILE|DIR... [--dry-run] [--platform OS_ARCH...]
+                                           mirror the providers that definition files (HCL, YAML, JSON) ask for
+                                           from their upstream registries, verified (sha256 + GPG); a lock file
+                                           (.terraform.lock.hcl) pins versions and hashes, a Terraform
+                                           configuration DIR gives required_providers (newest match of each)
   tfmirror create-admin --username NAME    create an admin; the password is read from stdin
                                            (e.g. printf '%s\\n' "$PASSWORD" | tfmirror create-admin --username alice)
   tfmirror restore KEY|latest              restore the database from a backup in the object store
@@ -31,6 +34,8 @@ Options:
   -c, --config FILE   HCL configuration file (also TFM_CONFIG); every key can be
                       overridden as TFM_<BLOCK>_<KEY>, e.g. TFM_SERVER_LISTEN
       --dry-run       load: print the resolved versions x platforms, download nothing
+      --platform OS_ARCH  load: platforms for lock files and configuration directories
+                      (repeatable; required for those, which name none)
       --trust-unhashed  import: also import archives no {version}.json gives a hash for
       --json          client-config: print JSON instead of the commented HCL
   -h, --help          show this help
@@ -41,7 +46,7 @@ with a local CA it creates once under ./data/tls/.
 `;
 
 // Commands load their modules on demand, so `--help` and one-shot commands start fast.
-type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; json?: boolean; trustUnhashed?: boolean; username?: string; file?: string[] }) => Promise<number>;
+type Command = (args: string[], config: () => Promise<Config>, flags: { dryRun: boolean; platform?: string[]; json?: boolean; trustUnhashed?: boolean; username?: string; file?: string[] }) => Promise<number>;
 
 const commands: Record<string, Command> = {
   async serve(_args, config) {
@@ -69,7 +74,7 @@ const commands: Record<string, Command> = {
   },
   async load(args, config, flags) {
     const { loadCommand } = await import('./commands/load.js');
-    return loadCommand(args, await config(), { dryRun: flags.dryRun });
+    return loadCommand(args, await config(), { dryRun: flags.dryRun, platforms: flags.platform ?? [] });
   },
   async 'create-admin'(args, config, flags) {
     if (!flags.username || args.length > 0) throw new InvalidInput('usage: tfmirror create-admin --username NAME  (password on stdin)');
@@ -116,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
       'dry-run': { type: 'boolean' },
+      platform: { type: 'string', multiple: true },
       'trust-unhashed': { type: 'boolean' },
       json: { type: 'boolean' },
       username: { type: 'string' },
@@ -137,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tfmirror: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
-  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, json: values.json ?? false, trustUnhashed: values['trust-unhashed'] ?? false, username: values.username, file: values.file });
+  return command(args, () => loadConfig({ file: values.config, env: process.env, cwd: process.cwd() }), { dryRun: values['dry-run'] ?? false, platform: values.platform, json: values.json ?? false, trustUnhashed: values['trust-unhashed'] ?? false, username: values.username, file: values.file });
 }
 
 main(process.argv.slice(2)).then(

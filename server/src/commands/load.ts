@@ -1,72 +1,116 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config/types.js';
 import type { JobItem } from '../db/jobs.js';
 import { InvalidInput } from '../errors.js';
 import type { PoolEvent } from '../jobs/worker-pool.js';
-import { planLoad } from '../loads/plan.js';
+import { heldVersionsIn, planLoad, type LoadPlan } from '../loads/plan.js';
 import { createLoadWorkers } from '../loads/service.js';
 import { parseDefinitions, type ProviderDefinition } from '../providers/definitions/index.js';
+import { parseRequiredProviders } from '../providers/definitions/required-providers.js';
+import { parsePlatform, type Platform } from '../providers/platform.js';
 import { RegistryClients } from '../upstream/registry.js';
-import { openRuntime } from '../runtime.js';
+import { openRuntime, type Runtime } from '../runtime.js';
 import { createProgress, formatBytes, type Progress } from './progress.js';
 
 /**
- * `tfmirror load FILE…`: definitions → plan against the upstream → one job →
- * run to completion here. Exit 0 only when every item succeeded (or was
- * already held) and everything asked for could be planned.
+ * `tfmirror load FILE|DIR…`: definitions (definition files, lock files, or a
+ * Terraform configuration directory's required_providers) → plan against the
+ * upstream and what is held → one job → run to completion here. Exit 0 only
+ * when every item succeeded (or was already held) and everything asked for
+ * could be planned.
  */
-export async function loadCommand(files: string[], config: Config, opts: { dryRun: boolean }, out: NodeJS.WriteStream = process.stdout): Promise<number> {
-  if (files.length === 0) throw new InvalidInput('usage: tfmirror load FILE… [--dry-run]');
-  const definitions = await readDefinitions(files);
-
-  const planning = new RegistryClients(config.upstreams);
-  const plan = await planLoad(definitions, (h) => planning.get(h)).finally(() => planning.close());
-  for (const p of plan.problems) out.write(`problem  ${p}\n`);
-  if (opts.dryRun) {
-    for (const i of plan.items) out.write(`plan     ${i.source} ${i.version} ${i.platform}\n`);
-    out.write(`\n${plan.items.length} packages planned, ${plan.problems.length} problems (dry run: nothing downloaded)\n`);
-    return plan.problems.length > 0 ? 1 : 0;
-  }
+export async function loadCommand(
+  files: string[],
+  config: Config,
+  opts: { dryRun: boolean; platforms?: string[] },
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<number> {
+  if (files.length === 0) throw new InvalidInput('usage: tfmirror load FILE|DIR… [--dry-run] [--platform OS_ARCH…]');
+  const platforms = (opts.platforms ?? []).map(readPlatform);
+  const definitions = await readDefinitions(files, platforms);
 
   const runtime = await openRuntime(config);
-  const progress = createProgress();
   try {
-    const started = performance.now();
-    const jobId = runtime.repos.jobs.createJob(
-      { kind: 'load', requestedBy: 'cli', spec: { files, providers: definitions.map((d) => d.source) }, items: plan.items, maxAttempts: config.jobs.maxAttempts },
-      Date.now(),
-    );
-    const tracker = new ProgressTracker(progress, plan.items.length);
-    const workers = createLoadWorkers(runtime, config, { jobId, onEvent: (e) => tracker.on(e) });
-    try {
-      await workers.pool.runUntilIdle(jobId);
-    } finally {
-      await workers.close();
+    const planning = new RegistryClients(config.upstreams);
+    const plan = await planLoad(definitions, (h) => planning.get(h), { held: heldVersionsIn(runtime.providers) }).finally(() => planning.close());
+    for (const n of plan.notices) out.write(`notice   ${n}\n`);
+    for (const p of plan.problems) out.write(`problem  ${p}\n`);
+    if (opts.dryRun) {
+      for (const i of plan.items) out.write(`plan     ${i.source} ${i.version} ${i.platform}\n`);
+      out.write(`\n${plan.items.length} packages planned, ${plan.problems.length} problems (dry run: nothing downloaded)\n`);
+      return plan.problems.length > 0 ? 1 : 0;
     }
-    progress.done();
-    const job = workers.jobs.getJob(jobId);
-    const seconds = (performance.now() - started) / 1000;
-    const p = job.progress;
-    out.write(
-      `\njob ${jobId} ${job.status}: ${p.succeeded} loaded, ${p.skipped} already held, ${p.failed} failed` +
-        ` (${formatBytes(p.bytesDone)} in ${seconds.toFixed(1)} s, ${(p.bytesDone / 1e6 / seconds).toFixed(1)} MB/s)\n`,
-    );
-    for (const item of job.items.filter((i) => i.status === 'failed')) out.write(`  failed ${label(item)}: ${item.error}\n`);
-    return p.failed > 0 || plan.problems.length > 0 ? 1 : 0;
+    return await runLoad(runtime, config, files, definitions, plan, out);
   } finally {
     runtime.close();
   }
 }
 
-async function readDefinitions(files: string[]): Promise<ProviderDefinition[]> {
+async function runLoad(
+  runtime: Runtime,
+  config: Config,
+  files: string[],
+  definitions: ProviderDefinition[],
+  plan: LoadPlan,
+  out: NodeJS.WriteStream,
+): Promise<number> {
+  const progress = createProgress();
+  const started = performance.now();
+  const jobId = runtime.repos.jobs.createJob(
+    { kind: 'load', requestedBy: 'cli', spec: { files, providers: definitions.map((d) => d.source) }, items: plan.items, maxAttempts: config.jobs.maxAttempts },
+    Date.now(),
+  );
+  const tracker = new ProgressTracker(progress, plan.items.length);
+  const workers = createLoadWorkers(runtime, config, { jobId, onEvent: (e) => tracker.on(e) });
+  try {
+    await workers.pool.runUntilIdle(jobId);
+  } finally {
+    await workers.close();
+  }
+  progress.done();
+  const job = workers.jobs.getJob(jobId);
+  const seconds = (performance.now() - started) / 1000;
+  const p = job.progress;
+  out.write(
+    `\njob ${jobId} ${job.status}: ${p.succeeded} loaded, ${p.skipped} already held, ${p.failed} failed` +
+      ` (${formatBytes(p.bytesDone)} in ${seconds.toFixed(1)} s, ${(p.bytesDone / 1e6 / seconds).toFixed(1)} MB/s)\n`,
+  );
+  for (const item of job.items.filter((i) => i.status === 'failed')) out.write(`  failed ${label(item)}: ${item.error}\n`);
+  return p.failed > 0 || plan.problems.length > 0 ? 1 : 0;
+}
+
+function readPlatform(text: string): Platform {
+  try {
+    return parsePlatform(text);
+  } catch (err) {
+    throw new InvalidInput(`--platform ${text}: ${(err as Error).message}`, { key: 'platform' });
+  }
+}
+
+async function readDefinitions(files: string[], platforms: Platform[]): Promise<ProviderDefinition[]> {
   const all: ProviderDefinition[] = [];
   for (const file of files) {
-    const text = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new InvalidInput(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    const stat = await fs.promises.stat(file).catch((err: NodeJS.ErrnoException) => {
+      throw new InvalidInput(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
     });
-    all.push(...(await parseDefinitions(text, { format: 'auto', file })));
+    if (stat.isDirectory()) {
+      all.push(...(await parseRequiredProviders(await readConfiguration(file), platforms, file)));
+      continue;
+    }
+    const text = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new InvalidInput(`cannot read ${file}: ${err.message}`);
+    });
+    all.push(...(await parseDefinitions(text, { format: 'auto', file, platforms })));
   }
   return all;
+}
+
+/** The root module only, as `terraform init` reads it: *.tf and *.tf.json directly in DIR, in name order. */
+async function readConfiguration(dir: string) {
+  const names = (await fs.promises.readdir(dir)).filter((n) => n.endsWith('.tf') || n.endsWith('.tf.json')).sort();
+  if (names.length === 0) throw new InvalidInput(`${dir}: no *.tf or *.tf.json files: not a Terraform configuration directory`);
+  return Promise.all(names.map(async (n) => ({ name: path.join(dir, n), text: await fs.promises.readFile(path.join(dir, n), 'utf8') })));
 }
 
 function label(i: Pick<JobItem, 'source' | 'version' | 'platform'>): string {

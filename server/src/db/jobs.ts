@@ -15,6 +15,8 @@ export interface JobItemKey {
   version: string;
   /** os_arch */
   platform: string;
+  /** Hashes a lock file pins (h1:/zh:); the fetched package must match one of them. */
+  hashes?: string[];
 }
 
 export interface NewJob {
@@ -43,6 +45,8 @@ export interface JobItem extends JobItemKey {
   bytesTotal: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** The item's `hashes`, space-separated; null when nothing is pinned. */
+  expectedHashes: string | null;
 }
 
 export interface JobProgress {
@@ -94,7 +98,7 @@ export function deriveJobStatus(p: Pick<JobProgress, 'total' | 'pending' | 'retr
 
 const itemColumns = `id, job_id AS jobId, source, version, platform, status, attempts, max_attempts AS maxAttempts,
   next_attempt_at AS nextAttemptAt, lease_owner AS leaseOwner, lease_expires_at AS leaseExpiresAt, error,
-  bytes_done AS bytesDone, bytes_total AS bytesTotal, started_at AS startedAt, finished_at AS finishedAt`;
+  bytes_done AS bytesDone, bytes_total AS bytesTotal, started_at AS startedAt, finished_at AS finishedAt, expected_hashes AS expectedHashes`;
 
 const progressColumns = `COUNT(i.id) AS total,
   COALESCE(SUM(i.status = 'pending'), 0) AS pending,
@@ -131,9 +135,9 @@ export class JobRepository {
         `INSERT INTO jobs (kind, requested_by, spec, created_at, holder) VALUES (?, ?, ?, ?, ?)`,
       ),
       holderOf: db.prepare<[number], { holder: string }>(`SELECT holder FROM jobs WHERE id = ?`),
-      insertItem: db.prepare<[number, string, string, string, number, number]>(
-        `INSERT INTO job_items (job_id, source, version, platform, max_attempts, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      insertItem: db.prepare<[number, string, string, string, number, number, string | null]>(
+        `INSERT INTO job_items (job_id, source, version, platform, max_attempts, next_attempt_at, expected_hashes)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       ),
       job: db.prepare<[number], JobRow>(
         `SELECT ${summaryColumns}, j.spec, ${progressColumns}
@@ -246,7 +250,10 @@ export class JobRepository {
     return this.db.transaction(() => {
       const info = this.stmts.insertJob.run(job.kind, job.requestedBy, JSON.stringify(job.spec ?? {}), now, job.holder ?? 'loaded');
       const jobId = Number(info.lastInsertRowid);
-      for (const i of job.items) this.stmts.insertItem.run(jobId, i.source, i.version, i.platform, job.maxAttempts, now);
+      for (const i of job.items) {
+        const hashes = i.hashes && i.hashes.length > 0 ? i.hashes.join(' ') : null;
+        this.stmts.insertItem.run(jobId, i.source, i.version, i.platform, job.maxAttempts, now, hashes);
+      }
       // An empty job is already done; deriving keeps that rule in one place.
       this.refreshJob(jobId, now);
       return jobId;

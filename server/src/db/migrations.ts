@@ -361,4 +361,12 @@ export const migrations: Migration[] = [
       UPDATE provider_packages SET first_download_at = last_download_at WHERE last_download_at IS NOT NULL;
     `,
   },
+  {
+    version: 12,
+    name: 'job_item_expected_hashes',
+    sql: `
+      -- A load from a lock file pins hashes (h1:/zh:, space-separated); the fetched package must match one.
+      ALTER TABLE job_items ADD COLUMN expected_hashes TEXT;
+    `,
+  },
 ];

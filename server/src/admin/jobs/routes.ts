@@ -53,6 +53,8 @@ const item = z.object({
   bytesDone: z.number(),
   bytesTotal: z.number(),
 });
+// A lock file names no platforms: `?platform=linux_amd64&platform=darwin_arm64` does (repeated keys arrive as a list).
+const loadQuery = z.object({ platform: z.union([z.string(), z.array(z.string()).max(64)]).optional() });
 const accepted = z.object({ jobId: z.number(), items: z.number(), problems: z.array(z.string()) });
 
 /** Loading provider definitions, and watching or retrying the jobs that result. */
@@ -61,10 +63,11 @@ export function jobRoutes(deps: JobRoutesDeps): RouteSpec[] {
     route({
       method: 'post',
       path: '/providers/load',
-      summary: 'Plan provider definitions (HCL, YAML or JSON) against the upstream and queue a load job',
+      summary: 'Plan provider definitions (HCL, YAML or JSON, or a .terraform.lock.hcl with ?platform=os_arch, repeatable) against the upstream and queue a load job',
       tag: TAG,
       access: JOB_ROLES,
       rawBody: { contentTypes: DEFINITION_CONTENT_TYPES, maxBytes: MAX_DEFINITIONS_BYTES },
+      query: loadQuery,
       audit: 'providers.load',
       responses: {
         202: { description: 'the job was queued', schema: accepted },
@@ -72,11 +75,12 @@ export function jobRoutes(deps: JobRoutesDeps): RouteSpec[] {
         502: { description: 'the upstream failed while planning: unreachable, an error status, or an invalid, oversized or truncated answer' },
         504: { description: 'the upstream did not answer in time while planning' },
       },
-      handler: async ({ raw, req }) => {
+      handler: async ({ raw, req, query }) => {
         if (!raw) throw new InvalidInput('send provider definitions as the request body');
         const outcome = await loadDefinitions(deps, {
           text: raw.text,
           contentType: raw.contentType,
+          platforms: query.platform === undefined ? [] : ([] as string[]).concat(query.platform),
           requestedBy: req.principal?.actor ?? 'anonymous',
           signal: req.signal,
         });

@@ -2,6 +2,7 @@ import type { JobRepository, ListJobsQuery } from '../../db/jobs.js';
 import { InvalidInput } from '../../errors.js';
 import { planLoad, type HeldVersions } from '../../loads/plan.js';
 import { parseDefinitions, type DefinitionFormat } from '../../providers/definitions/index.js';
+import { parsePlatform, type Platform } from '../../providers/platform.js';
 import type { ProviderRegistry } from '../../upstream/registry.js';
 
 /** The upstream port by hostname: RegistryClients in the server, an in-memory fake in tests. */
@@ -36,6 +37,8 @@ const FORMAT_BY_CONTENT_TYPE: Record<string, DefinitionFormat | 'auto'> = {
 export interface LoadRequest {
   text: string;
   contentType: string;
+  /** For a lock file body, which names none: the platforms to mirror ("os_arch"). */
+  platforms?: string[];
   /** The principal's actor, recorded on the job. */
   requestedBy: string;
   signal?: AbortSignal;
@@ -57,7 +60,7 @@ export interface LoadOutcome {
 export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): Promise<LoadOutcome> {
   const format = FORMAT_BY_CONTENT_TYPE[req.contentType];
   if (!format) throw new InvalidInput(`unsupported Content-Type "${req.contentType}" for provider definitions`);
-  const definitions = await parseDefinitions(req.text, { format, file: 'body' });
+  const definitions = await parseDefinitions(req.text, { format, file: 'body', platforms: (req.platforms ?? []).map(readPlatform) });
   if (definitions.length === 0) throw new InvalidInput('the definitions name no providers: nothing to load');
   const plan = await planLoad(definitions, (h) => deps.registries.get(h), { signal: req.signal, held: deps.held });
   const providers = definitions.map((d) => d.source);
@@ -85,6 +88,14 @@ export function getJob(deps: Pick<JobServiceDeps, 'jobs'>, id: number) {
 /** Failed items only get a fresh set of attempts; the rest of the job is left alone. */
 export function retryJob(deps: Pick<JobServiceDeps, 'jobs' | 'now'>, id: number): { jobId: number; retried: number } {
   return { jobId: id, retried: deps.jobs.retryFailed(id, now(deps)) };
+}
+
+function readPlatform(text: string): Platform {
+  try {
+    return parsePlatform(text);
+  } catch (err) {
+    throw new InvalidInput(`platform ${JSON.stringify(text.slice(0, 100))}: ${(err as Error).message}`, { key: 'platform' });
+  }
 }
 
 function now(deps: Pick<JobServiceDeps, 'now'>): number {

@@ -10,14 +10,17 @@ import { detectFormat } from './detect.js';
 import { providerBlockSites, readHcl } from './hcl.js';
 import { scanHcl } from './hcl-scan.js';
 import { readJson } from './json.js';
+import { isLockFile, parseLockFile } from './lock.js';
 import { describe, positionFinder, type Located } from './located.js';
 import { Problems } from './problems.js';
 import { readProviders, type ProviderEntry } from './schema.js';
 import type { DefinitionFormat, Position, ProviderDefinition } from './types.js';
 import { readYaml } from './yaml.js';
+import type { Platform } from '../platform.js';
 
 export { detectFormat } from './detect.js';
 export { selectVersions } from './select.js';
+export { isLockFile, lockAccepts, LOCK_FILE_NAME } from './lock.js';
 export type { DefinitionFormat, Position, ProviderDefinition, VersionSelector } from './types.js';
 
 export const MAX_DEFINITIONS_BYTES = 1024 * 1024;
@@ -36,6 +39,8 @@ export interface ParseDefinitionsOptions {
   format: DefinitionFormat | 'auto';
   /** Named in every message; defaults to "<definitions>". */
   file?: string;
+  /** For a lock file (detected by name or content), which names none: the platforms to mirror. */
+  platforms?: Platform[];
 }
 
 export async function parseDefinitions(input: string, opts: ParseDefinitionsOptions): Promise<ProviderDefinition[]> {
@@ -51,6 +56,11 @@ export async function parseDefinitions(input: string, opts: ParseDefinitionsOpti
   problems.throwIfAny();
   enforceItemCount(file, text);
   const format = opts.format === 'auto' ? detectFormat(text, undefined, opts.file) : opts.format;
+  if (format === 'hcl' && isLockFile(text, opts.file)) {
+    const sites = scanHcl(text);
+    enforceProviderCount(file, providerBlockSites(sites).map((b) => b.pos));
+    return parseLockFile(text, { file, platforms: opts.platforms ?? [] });
+  }
   const read = format === 'hcl' ? await hclEntries(text, file, problems) : documentEntries(format, text, problems);
   const entries = read ?? [];
   enforceProviderCount(file, entries.map((e) => e.node.pos));

@@ -38,6 +38,11 @@ export interface ProviderDefinition {
    */
   latest?: number;
   platforms: Platform[];
+  /**
+   * From a lock file: the `h1:` and `zh:` hashes it pins for the version. A
+   * package passes when its zh or its h1 is listed; none listed, no check.
+   */
+  hashes?: string[];
   /** Where the definition starts in its document. */
   position?: Position;
 }
