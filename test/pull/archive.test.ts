@@ -139,3 +139,22 @@ test('a platform the release does not have is NotFound without an upstream reque
   await t.throwsAsync(puller.pull(provider, s.release, 'windows_arm64'), { name: 'NotFound', message: /no package for windows_arm64/ });
   t.is(s.registry.requests(), 0);
 });
+
+test('a package vouched for by h1 alone (a network mirror) is checked before any caller completes: a wrong h1 cuts them all and stores nothing', async (t) => {
+  const s = await pullSetup(t, 512 * 1024);
+  const archive = s.release.archives[PLATFORM]!;
+  const release = { ...s.release, signed: false, signature: undefined, archives: { [PLATFORM]: { ...archive, sha256: '', h1: ['h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='] } } };
+  const { puller, repos, stagedFiles } = s.puller();
+  const pulls = await Promise.all(Array.from({ length: 3 }, () => puller.pull(provider, release, PLATFORM)));
+  const bodies = await Promise.all(pulls.map((p) => receive(p.body)));
+  for (const b of bodies) {
+    t.true(b.error instanceof IntegrityError, String(b.error));
+    t.regex(b.error?.message ?? '', /h1 checksum mismatch/);
+    t.true(b.size <= s.expected.size - HOLD_BACK);
+  }
+  t.is(repos.providers.findPackage(provider, VERSION, 'linux', 'amd64'), undefined);
+  const stored: string[] = [];
+  for await (const o of s.store.list('providers/')) stored.push(o.key);
+  t.deepEqual(stored, []);
+  t.deepEqual(stagedFiles(), []);
+});
