@@ -25,6 +25,13 @@ test('32 concurrent pulls of one archive make one upstream download and get 32 i
   t.regex(held?.h1 ?? '', /^h1:/);
   t.deepEqual(repos.providers.holdersOf(held!.id), [{ kind: 'pulled' }]);
   t.deepEqual(stagedFiles(), [], 'staging is left empty');
+  const stored: string[] = [];
+  for await (const o of s.store.list(`providers/registry.terraform.io/hashicorp/big/${VERSION}/`)) stored.push(o.key.split('/').pop()!);
+  t.deepEqual(
+    stored.sort(),
+    ['signing-keys.json', `terraform-provider-big_${VERSION}_SHA256SUMS`, `terraform-provider-big_${VERSION}_SHA256SUMS.sig`, `terraform-provider-big_${VERSION}_${PLATFORM}.zip`],
+    'the signed evidence is kept next to the package',
+  );
   t.like(puller.stats(), { downloads: 1, joined: 31, bytesFetched: s.expected.size, integrityFailures: 0, inFlight: 0 });
 });
 
