@@ -39,7 +39,11 @@ export interface ArchivePullerOptions {
   heartbeatMs: number;
   /** How often a process waiting for another's download looks for the package. */
   peerPollMs: number;
-  /** Longest wait for another process's download before the caller gets a 503. */
+  /**
+   * Longest wait for another process's download before the caller gets a 503.
+   * The waiting caller's response is silent meanwhile, so this stays under the
+   * server's idle_timeout (60 s by default), which would cut it without a word.
+   */
   peerWaitMs: number;
   /** The tail every caller waits for until the digest matched and the package is published. */
   holdBackBytes: number;
@@ -51,7 +55,7 @@ export const DEFAULT_PULL_OPTIONS: Omit<ArchivePullerOptions, 'owner'> = {
   leaseMs: 30_000,
   heartbeatMs: 10_000,
   peerPollMs: 150,
-  peerWaitMs: 10 * 60_000,
+  peerWaitMs: 45_000,
   holdBackBytes: 64 * 1024,
   windowBytes: 1024 * 1024,
 };
