@@ -76,6 +76,8 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       cache: () => mirror,
       jobs: () => jobStats.counts(),
       upstream: () => workers.registries.stats(),
+      pullMetadata: () => pull.metadata.stats(),
+      pullSeam: () => ({ seam: pull.seam.stats, archives: pull.puller.stats() }),
       onSourceError: (err: unknown) => logger.warn({ err }, 'metrics source failed'),
     });
     // With server.admin_listen the admin API and /metrics leave the main

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { JOB_ITEM_STATUSES, JOB_STATUSES, type JobCounts } from '../db/job-stats.js';
 import { type PullMetadataSnapshot, registerPullMetadataMetrics } from './pull-metadata.js';
+import { type PullSeamSnapshot, registerPullSeamMetrics } from './pull-seam.js';
 
 /** Where the scrape reads state that other components already keep; each is optional. */
 export interface MetricsSources {
@@ -12,6 +13,8 @@ export interface MetricsSources {
   upstream?: () => Record<string, { results: Partial<Record<string, number>> }>;
   /** Pull-through's upstream metadata cache: upstream state, metadata fetches, stale answers (CachedUpstreamMetadata.stats). */
   pullMetadata?: () => PullMetadataSnapshot;
+  /** The read path's miss seam and the archive puller: answers by kind, coalesced waiters, downloads, bytes fetched. */
+  pullSeam?: () => PullSeamSnapshot;
 }
 
 export interface MetricsOptions extends MetricsSources {
@@ -134,6 +137,7 @@ export class Metrics {
     jobGauge('job_items', 'Job items (one package each) in the queue database, by status', JOB_ITEM_STATUSES, (c) => c.items);
 
     registerPullMetadataMetrics(this.registry, () => read('pullMetadata', opts.pullMetadata));
+    registerPullSeamMetrics(this.registry, () => read('pullSeam', opts.pullSeam));
   }
 }
 

@@ -1,0 +1,59 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/**
+ * What the read path's miss seam (PullThrough.stats) and the archive puller
+ * (SingleFlightArchivePuller.stats()) report, restated here so metrics depend
+ * on a shape, not on the pull-through code.
+ */
+export interface PullSeamSnapshot {
+  seam: { misses: number; hits: number; pulled: number; stale: number; refused: number; coalesced: number; failed: number };
+  archives?: { downloads: number; bytesFetched: number; joined: number; peerWaits: number; integrityFailures: number; inFlight: number };
+}
+
+const ANSWERS = ['hit', 'pulled', 'stale', 'refused', 'failed'] as const;
+
+/** Series computed at scrape time from `read` (undefined: the source failed, keep the last values). */
+export function registerPullSeamMetrics(registry: Registry, read: () => PullSeamSnapshot | undefined): void {
+  const registers = [registry];
+  const total = (name: string, help: string, pick: (s: PullSeamSnapshot) => number | undefined) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = read();
+        const v = s && pick(s);
+        if (v === undefined) return;
+        this.reset();
+        this.inc(v);
+      },
+    });
+  total('pull_misses_total', 'Reads the database alone could not answer that reached the pull-through seam for a provider it covers', (s) => s.seam.misses);
+  new Counter({
+    name: 'pull_answers_total',
+    help: 'Answers of the pull-through seam: hit (what is held, the upstream slow or failing), pulled (fresh upstream answer or download), stale (upstream metadata past metadata_ttl), refused (not covered, or absent upstream), failed (503, 502, integrity)',
+    labelNames: ['answer'],
+    registers,
+    collect() {
+      const s = read();
+      if (!s) return;
+      this.reset();
+      const by: Record<(typeof ANSWERS)[number], number> = { hit: s.seam.hits, pulled: s.seam.pulled, stale: s.seam.stale, refused: s.seam.refused, failed: s.seam.failed };
+      for (const answer of ANSWERS) this.inc({ answer }, by[answer]);
+    },
+  });
+  total('pull_coalesced_waiters_total', 'Callers that joined an upstream lookup or archive download already in flight instead of starting one', (s) => s.seam.coalesced);
+  total('pull_archive_downloads_total', 'Upstream archive downloads started by this process', (s) => s.archives?.downloads);
+  total('pull_archive_bytes_fetched_total', 'Archive bytes received from upstreams by this process', (s) => s.archives?.bytesFetched);
+  total('pull_archive_peer_waits_total', "Pulls that waited for another process's download (lease) instead of starting one", (s) => s.archives?.peerWaits);
+  total('pull_archive_integrity_failures_total', 'Archive downloads refused because the bytes failed a check (every caller was cut, nothing stored)', (s) => s.archives?.integrityFailures);
+  new Gauge({
+    name: 'pull_archive_downloads_in_flight',
+    help: 'Upstream archive downloads running now in this process',
+    registers,
+    collect() {
+      const v = read()?.archives?.inFlight;
+      if (v !== undefined) this.set(v);
+    },
+  });
+}
