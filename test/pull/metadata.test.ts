@@ -1,4 +1,8 @@
 import anyTest, { type TestFn } from 'ava';
+import { openDatabase, preferNonBlockingWrites } from '../../server/src/db/database.js';
+import { UpstreamCacheRepository } from '../../server/src/db/upstream-cache.js';
+import { CachedUpstreamMetadata, PULL_METADATA_HTTP } from '../../server/src/pull/metadata.js';
+import { RegistryClients } from '../../server/src/upstream/registry.js';
 import { IntegrityError, NotFound } from '../../server/src/errors.js';
 import { InvalidUpstreamResponse, UpstreamBackingOff, UpstreamUnavailable } from '../../server/src/upstream/errors.js';
 import { type FakeRegistry, startFakeRegistry } from '../fixtures/fake-registry.js';
@@ -205,4 +209,33 @@ test.serial('an upstream that is not configured is refused before any request', 
   await t.throwsAsync(m.metadata.versions({ hostname: 'evil.example.com', namespace: 'a', type: 'b' }), { message: /has no upstream block/ });
   t.is(t.context.registry.requests(), 0);
   await m.close();
+});
+
+test.serial("another process's write lock does not hold up the answer: the cache row is written once the lock is gone", async (t) => {
+  const { registry } = t.context;
+  const m = await metadataFor(registry);
+  const own = openDatabase(m.dbFile);
+  preferNonBlockingWrites(own);
+  const other = openDatabase(m.dbFile);
+  other.exec('BEGIN IMMEDIATE');
+  try {
+    // The instance under test writes through its own connection; make that one the non-blocking kind serve uses.
+    const clients = new RegistryClients({ [HOST]: { url: registry.url } }, { ca: registry.caPem, ...PULL_METADATA_HTTP });
+    const cache = new UpstreamCacheRepository(own);
+    const metadata = new CachedUpstreamMetadata({ registry: (h) => clients.get(h), cache, metadataTtlMs: TTL_MS, staleIfErrorMs: STALE_MS });
+    const started = Date.now();
+    t.is((await metadata.versions(NULL_PROVIDER)).freshness, 'fresh');
+    t.true(Date.now() - started < 1000, `answered in ${Date.now() - started} ms while the database was locked`);
+    t.is(cache.get(HOST, 'versions', 'hashicorp/null'), undefined);
+    other.exec('COMMIT');
+    await metadata.settled();
+    t.truthy(cache.get(HOST, 'versions', 'hashicorp/null'));
+    await metadata.close();
+    clients.close();
+  } finally {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+    own.close();
+    await m.close();
+  }
 });

@@ -15,10 +15,13 @@
  *   client repeating a bad request does not make the mirror repeat it upstream.
  * - Every request goes through UpstreamHealth: while an upstream is backing
  *   off, a miss fails at once with UpstreamBackingOff.
+ *
+ * Answers are shared between callers (and reused while their row is
+ * unchanged): treat them as read-only.
  */
 
 import { IntegrityError, InvalidInput, NotFound } from '../errors.js';
-import { whenNotBusy } from '../db/database.js';
+import { isBusy, whenNotBusy } from '../db/database.js';
 import type { ProviderIdentity } from '../db/providers.js';
 import type { UpstreamCacheEntry, UpstreamCacheKind, UpstreamCacheRepository } from '../db/upstream-cache.js';
 import { isValidVersion } from '../providers/version.js';
@@ -81,6 +84,7 @@ interface StoredVersions {
 }
 
 const MAX_NEGATIVE_ENTRIES = 10_000;
+const MAX_MEMO_ENTRIES = 512;
 
 export class CachedUpstreamMetadata implements UpstreamMetadata {
   private readonly o: UpstreamMetadataOptions;
@@ -88,6 +92,7 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
   private readonly now: () => number;
   private readonly inflight = new Map<string, Promise<{ value: unknown; fetchedAt: number }>>();
   private readonly negative = new Map<string, { err: Error; until: number }>();
+  private readonly memo = new Map<string, { fetchedAt: number; value: unknown }>();
   private readonly revalidating = new Set<string>();
   private readonly background = new Set<Promise<void>>();
   private readonly slots: Semaphore;
@@ -114,11 +119,11 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
     const key = `${p.namespace}/${p.type}`;
     const row = this.o.cache.get(p.hostname, 'versions', key);
     const age = row === undefined ? Infinity : this.now() - row.fetchedAt;
-    if (row !== undefined && age < this.o.metadataTtlMs) return { value: decode(row), freshness: 'fresh', fetchedAt: row.fetchedAt };
+    if (row !== undefined && age < this.o.metadataTtlMs) return { value: this.decoded(row, decode), freshness: 'fresh', fetchedAt: row.fetchedAt };
     if (row !== undefined && age <= this.o.metadataTtlMs + this.o.staleIfErrorMs) {
       this.revalidate(p.hostname, key, () => this.fetchVersions(registry, p, key));
       this.countStale(p.hostname);
-      return { value: decode(row), freshness: 'stale', fetchedAt: row.fetchedAt };
+      return { value: this.decoded(row, decode), freshness: 'stale', fetchedAt: row.fetchedAt };
     }
     this.throwRemembered('versions', p.hostname, key);
     const got = await untilAborted(this.fetchVersions(registry, p, key), signal);
@@ -131,7 +136,7 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
     const registry = this.o.registry(p.hostname);
     const key = `${p.namespace}/${p.type}/${version}`;
     const row = this.o.cache.get(p.hostname, 'release', key);
-    if (row !== undefined) return { value: decodeRelease(row), freshness: 'fresh', fetchedAt: row.fetchedAt };
+    if (row !== undefined) return { value: this.decoded(row, decodeRelease), freshness: 'fresh', fetchedAt: row.fetchedAt };
     this.throwRemembered('release', p.hostname, key);
 
     // The list says which platforms exist; it may be stale, so a version it lacks is asked about afresh.
@@ -211,8 +216,7 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
         const fetchedAt = this.now();
         this.count(hostname, kind, 'ok');
         const entry: UpstreamCacheEntry = { hostname, kind, key, body: got.body, shasums: got.shasums, signature: got.signature, fetchedAt };
-        // The cache is an optimisation: a write that cannot get the lock must not fail the answer.
-        await whenNotBusy(() => this.o.cache.put(entry), { maxWaitMs: 2_000 }).catch(() => undefined);
+        this.store(entry);
         return { value: got.value, fetchedAt };
       } catch (err) {
         this.count(hostname, kind, resultOf(err));
@@ -224,6 +228,38 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
     })();
     this.inflight.set(flightKey, run);
     return run;
+  }
+
+  /**
+   * Writes an upstream answer. The callers are not kept waiting for another
+   * process's write lock: a busy database is waited out in the background
+   * (until then the next miss may ask the upstream again, which is harmless).
+   */
+  private store(entry: UpstreamCacheEntry): void {
+    const report = (err: unknown) => this.o.onBackgroundError?.(err, { hostname: entry.hostname, kind: entry.kind, key: entry.key });
+    try {
+      this.o.cache.put(entry);
+      this.memo.delete(`${entry.kind} ${entry.hostname} ${entry.key}`);
+    } catch (err) {
+      if (!isBusy(err)) return report(err);
+      const task = whenNotBusy(() => this.o.cache.put(entry), { maxWaitMs: 60_000, signal: this.closing.signal })
+        .catch((e: unknown) => {
+          if (!this.closing.signal.aborted) report(e);
+        })
+        .finally(() => this.background.delete(task));
+      this.background.add(task);
+    }
+  }
+
+  /** A row's parsed value, reused while the row is unchanged (a big provider's list is hundreds of KB of JSON). */
+  private decoded<T>(row: UpstreamCacheEntry, parse: (row: UpstreamCacheEntry) => T): T {
+    const k = `${row.kind} ${row.hostname} ${row.key}`;
+    const hit = this.memo.get(k);
+    if (hit !== undefined && hit.fetchedAt === row.fetchedAt) return hit.value as T;
+    const value = parse(row);
+    if (this.memo.size >= MAX_MEMO_ENTRIES) this.memo.delete(this.memo.keys().next().value as string);
+    this.memo.set(k, { fetchedAt: row.fetchedAt, value });
+    return value;
   }
 
   /** At most one revalidation per key, a few at once overall; none while the upstream is backing off. */
