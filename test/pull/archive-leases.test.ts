@@ -28,10 +28,10 @@ test('two pullers on one database (two processes) make one upstream download for
 
 test('the downloading process renews its lease, so a download longer than the lease is not taken over', async (t) => {
   const s = await pullSetup(t);
-  // ~0.8 s of download against a 300 ms lease renewed every 100 ms.
-  s.registry.fault({ fault: { kind: 'slowBody', chunkBytes: 64 * 1024, delayMs: 25 }, path: /\.zip$/ });
-  const a = s.puller('a', { leaseMs: 300, heartbeatMs: 100 });
-  const b = s.puller('b', { leaseMs: 300, heartbeatMs: 100, peerPollMs: 50 });
+  // ~2.5 s of download against a 1 s lease renewed every 200 ms.
+  s.registry.fault({ fault: { kind: 'slowBody', chunkBytes: 64 * 1024, delayMs: 80 }, path: /\.zip$/ });
+  const a = s.puller('a', { leaseMs: 1000, heartbeatMs: 200 });
+  const b = s.puller('b', { leaseMs: 1000, heartbeatMs: 200, peerPollMs: 50 });
   const first = await a.puller.pull(provider, s.release, PLATFORM);
   const second = b.puller.pull(provider, s.release, PLATFORM);
   const [fromA, fromB] = await Promise.all([receive(first.body), second.then((p) => receive(p.body))]);
