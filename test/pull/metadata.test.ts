@@ -239,3 +239,27 @@ test.serial("another process's write lock does not hold up the answer: the cache
     await m.close();
   }
 });
+
+test.serial('in real time, after a 429 with Retry-After: 2 the next request to the upstream is at least 2 s later', async (t) => {
+  const { registry } = t.context;
+  const m = await metadataFor(registry, { now: Date.now });
+  registry.fault({ path: VERSIONS_PATH, fault: { kind: 'status429', retryAfter: 2 }, times: 1 });
+  const limitedAt = Date.now();
+  await t.throwsAsync(m.metadata.versions(NULL_PROVIDER), { instanceOf: UpstreamBackingOff });
+  const before = registry.requests();
+  let answered: number | undefined;
+  while (answered === undefined && Date.now() - limitedAt < 5000) {
+    try {
+      await m.metadata.versions(NULL_PROVIDER);
+      answered = Date.now();
+    } catch (err) {
+      t.true(err instanceof UpstreamBackingOff);
+      t.is(registry.requests() - before, 0, 'nothing sent while backing off');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  t.truthy(answered);
+  t.true(answered! - limitedAt >= 2000, `next request after ${answered! - limitedAt} ms`);
+  t.is(registry.requests() - before, 1);
+  await m.close();
+});
