@@ -54,6 +54,8 @@ test('closing a puller cuts the downloads it runs and publishes nothing', async 
   t.is(a.repos.providers.findPackage(provider, VERSION, 'linux', 'amd64'), undefined);
   t.is(a.repos.pullLeases.find(key), undefined, 'its lease is given up for another process to take');
   t.deepEqual(a.stagedFiles(), []);
+  await t.throwsAsync(a.puller.pull(provider, s.release, PLATFORM), { instanceOf: Unavailable, message: /shutting down/ }, 'nothing new starts');
+  t.deepEqual(a.published, []);
 });
 
 const takeovers = [

@@ -30,6 +30,8 @@ export interface PullerInstance {
   repos: Repositories;
   staging: StagingArea;
   stagedFiles(): string[];
+  /** Versions the puller reported published (for cache invalidation), in order. */
+  published: string[];
 }
 
 export interface PullSetup {
@@ -73,6 +75,7 @@ export async function pullSetup(t: { teardown(fn: () => Promise<void> | void): v
       const repos = createRepositories(db);
       const staging = new StagingArea(path.join(dir, `staging-${name}`));
       staging.init();
+      const published: string[] = [];
       const puller = new SingleFlightArchivePuller({
         providers: repos.providers,
         leases: repos.pullLeases,
@@ -80,13 +83,14 @@ export async function pullSetup(t: { teardown(fn: () => Promise<void> | void): v
         staging,
         limits,
         registry: () => client,
+        published: (id, version) => published.push(`${id.hostname}/${id.namespace}/${id.type} ${version}`),
         options: { owner: name, ...options },
       });
       closers.push(async () => {
         await puller.close();
         db.close();
       });
-      return { puller, repos, staging, stagedFiles: () => fs.readdirSync(staging.dir) };
+      return { puller, repos, staging, stagedFiles: () => fs.readdirSync(staging.dir), published };
     },
     downloads: () => registry.requests(/\.zip$/),
   };

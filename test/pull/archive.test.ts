@@ -9,7 +9,7 @@ const HOLD_BACK = 64 * 1024;
 test('32 concurrent pulls of one archive make one upstream download and get 32 identical, correct bodies', async (t) => {
   const s = await pullSetup(t);
   s.registry.fault(SLOW_ARCHIVE);
-  const { puller, repos, stagedFiles } = s.puller();
+  const { puller, repos, stagedFiles, published } = s.puller();
   const pulls = await Promise.all(Array.from({ length: 32 }, () => puller.pull(provider, s.release, PLATFORM)));
   const bodies = await Promise.all(pulls.map((p) => receive(p.body)));
 
@@ -24,6 +24,7 @@ test('32 concurrent pulls of one archive make one upstream download and get 32 i
   t.regex(held?.h1 ?? '', /^h1:/);
   t.deepEqual(repos.providers.holdersOf(held!.id), [{ kind: 'pulled' }]);
   t.deepEqual(stagedFiles(), [], 'staging is left empty');
+  t.deepEqual(published, [`registry.terraform.io/hashicorp/big ${VERSION}`], 'published once, for cache invalidation');
   const stored: string[] = [];
   for await (const o of s.store.list(`providers/registry.terraform.io/hashicorp/big/${VERSION}/`)) stored.push(o.key.split('/').pop()!);
   t.deepEqual(

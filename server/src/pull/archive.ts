@@ -119,6 +119,8 @@ export class SingleFlightArchivePuller implements ArchivePuller {
     const held = this.deps.providers.findPackage(id, release.version, archive.os, archive.arch);
     if (held) return this.fromStore(held, 'store', signal);
 
+    // Held packages are still served while shutting down; nothing new is started.
+    if (this.shutdown.signal.aborted) throw new Unavailable('the server is shutting down', { retryAfterSeconds: 1 });
     const key = pullKey(id, release.version, platform);
     let flight = this.flights.get(key);
     const started = flight === undefined;
