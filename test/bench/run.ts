@@ -3,6 +3,9 @@
  *   1. warm index.json requests/s: the mirror vs nginx serving the same bytes
  *      as a static file (or, without nginx, a bare node:http server).
  *   2. import throughput for a ~200 MB provider zip vs `sha256sum` of the file.
+ *   then load, admin, operator, and pull-through (cold init through the mirror
+ *   vs straight from a slow upstream; 50 concurrent cold clients on one archive).
+ * BENCH_ONLY=pull-through,load runs only the named ones.
  * Everything stays on loopback. No pass/fail: numbers for humans.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +19,7 @@ import { writeBigProviderMirror } from './big-zip.js';
 import { benchAdmin } from './admin.js';
 import { benchLoad } from './load.js';
 import { benchOperator } from './operator.js';
+import { benchPullThrough } from './pull-through.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -24,11 +28,16 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-bench-'));
   try {
     console.log(`# terraform-mirror bench (${os.cpus().length} cores, node ${process.version})\n`);
-    await benchIndex(dir);
-    await benchImport(dir);
-    await benchLoad();
-    await benchAdmin();
-    await benchOperator();
+    const benches: [string, () => Promise<void>][] = [
+      ['index', () => benchIndex(dir)],
+      ['import', () => benchImport(dir)],
+      ['load', benchLoad],
+      ['admin', benchAdmin],
+      ['operator', benchOperator],
+      ['pull-through', benchPullThrough],
+    ];
+    const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+    for (const [name, run] of benches) if (!only || only.includes(name)) await run();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
