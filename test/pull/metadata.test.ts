@@ -263,3 +263,18 @@ test.serial('in real time, after a 429 with Retry-After: 2 the next request to t
   t.is(registry.requests() - before, 1);
   await m.close();
 });
+
+test.serial('requests guarded by the same health (archive downloads) are refused while metadata backs off, and their failures count', async (t) => {
+  const { registry } = t.context;
+  const m = await metadataFor(registry);
+  registry.fault({ path: VERSIONS_PATH, fault: { kind: 'status429', retryAfter: 5 }, times: 1 });
+  await t.throwsAsync(m.metadata.versions(NULL_PROVIDER), { instanceOf: UpstreamBackingOff });
+  let sent = 0;
+  await t.throwsAsync(m.metadata.guarded(HOST, async () => ++sent), { instanceOf: UpstreamBackingOff });
+  t.is(sent, 0);
+  m.clock.t += 5000;
+  const cut = new UpstreamUnavailable('GET archive: connection reset', { url: registry.url });
+  await t.throwsAsync(m.metadata.guarded(HOST, () => Promise.reject(cut)), { is: cut });
+  t.is(m.metadata.health(HOST).state, 'backing_off');
+  await m.close();
+});

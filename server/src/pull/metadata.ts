@@ -163,6 +163,15 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
     return this.healthTracker.state(hostname.toLowerCase());
   }
 
+  /**
+   * Another request to an upstream under the same health (an archive
+   * download's start, up to its response headers): refused at once with
+   * UpstreamBackingOff while it is backing off, and its failure counts.
+   */
+  guarded<T>(hostname: string, send: () => Promise<T>): Promise<T> {
+    return this.healthTracker.run(hostname.toLowerCase(), send);
+  }
+
   stats(): UpstreamMetadataStats {
     const hosts = new Set([...(this.o.hostnames ?? [])].map((h) => h.toLowerCase()));
     const fetches: UpstreamMetadataStats['fetches'] = [];
