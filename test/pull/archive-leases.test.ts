@@ -103,3 +103,16 @@ test('a lease is refused while another owner holds it live, taken when it expire
   leases.release(key, 'two');
   t.is(leases.find(key), undefined);
 });
+
+test('of two connections asking for one free lease at the same moment, exactly one gets it', async (t) => {
+  const s = await pullSetup(t, 4096);
+  const one = s.puller('one').repos.pullLeases;
+  const two = s.puller('two').repos.pullLeases;
+  const now = Date.now();
+  for (let i = 0; i < 20; i++) {
+    const k = `${key}#${i}`;
+    const won = [one.acquire(k, 'one', 30_000, now), two.acquire(k, 'two', 30_000, now)];
+    t.deepEqual(won, [true, false]);
+    t.is(two.find(k)?.owner, 'one', 'the other connection sees the winner');
+  }
+});
