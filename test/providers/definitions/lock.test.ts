@@ -42,6 +42,7 @@ test('a lock file is recognised by content under any name, and by its name', (t)
   t.true(isLockFile(LOCK, 'body'));
   t.true(isLockFile('', 'some/dir/.terraform.lock.hcl'));
   t.false(isLockFile('provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64"]\n}\n', 'defs.hcl'));
+  t.false(isLockFile('provider "hashicorp/null" {\n  version   = "3.2.1"\n  platforms = ["linux_amd64"]\n}\n', 'defs.hcl'), 'a typo of versions stays a definition');
 });
 
 test('a lock file without platforms is refused with a message saying how to name them', async (t) => {

@@ -26,15 +26,16 @@ const H1 = /^h1:[A-Za-z0-9+/]{43}=$/;
 const ZH = /^zh:[0-9a-f]{64}$/;
 
 /**
- * A lock file by its name, or by content: provider blocks with a singular
- * `version` or a `hashes` list, which definitions (`versions`, `platforms`)
- * never have. Only the first 64 KiB are looked at.
+ * A lock file by its name, or by content: provider blocks with a `hashes`
+ * list, which definitions never have. (Not by a singular `version`: in a
+ * definition that is a typo of `versions`, and its error says so.) Only the
+ * first 64 KiB are looked at.
  */
 export function isLockFile(text: string, filename?: string): boolean {
   const base = (filename ?? '').split(/[\\/]/).pop() ?? '';
   if (base === LOCK_FILE_NAME) return true;
   const head = text.slice(0, 65536);
-  return /^\s*provider\s+"[^"\n]*"\s*\{/m.test(head) && (/^\s*version\s*=\s*"/m.test(head) || /^\s*hashes\s*=/m.test(head));
+  return /^\s*provider\s+"[^"\n]*"\s*\{/m.test(head) && /^\s*hashes\s*=/m.test(head);
 }
 
 export interface ParseLockOptions {
