@@ -53,11 +53,6 @@ export class GrowingFile {
     return new GrowingFile(file, await fs.promises.open(file, 'wx+'), options);
   }
 
-  /** Bytes written so far. */
-  get size(): number {
-    return this.written;
-  }
-
   /** Appends one chunk; followers see it once it is in the file. Calls must not overlap. */
   async append(chunk: Buffer): Promise<void> {
     if (this.state !== 'growing') throw new Error(`append to a ${this.state} staging file`);
