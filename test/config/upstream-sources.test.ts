@@ -30,7 +30,7 @@ upstream "local.test" {
 });
 
 test('allow_unsigned = false and empty URLs leave the upstream a plain registry', async (t) => {
-  const { config } = await loadText('upstream "corp.example.com" {\n  allow_unsigned = false\n  providers_url = ""\n}\n');
+  const { config } = await loadText('upstream "corp.example.com" {\n  allow_unsigned = false\n  providers_url = ""\n  network_mirror = ""\n}\n');
   t.deepEqual(config.upstreams['corp.example.com'], { url: 'https://corp.example.com/' });
 });
 

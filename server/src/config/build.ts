@@ -246,7 +246,9 @@ function buildUpstreams(fromFile: ReadonlyMap<string, UpstreamSetting>, problems
  */
 function buildUpstreamSource(u: UpstreamSetting, problems: Problems): Omit<UpstreamConfig, 'url'> {
   const out: Omit<UpstreamConfig, 'url'> = {};
-  if (u.providersUrl && u.networkMirror) {
+  // "" means unset, as for every other key: a copied example with both empty is no conflict.
+  const isSet = (x: Setting | undefined): x is Setting => x !== undefined && (x.value as string).trim() !== '';
+  if (isSet(u.providersUrl) && isSet(u.networkMirror)) {
     // Reported at whichever comes later in the block: that is the line to delete.
     const line = (x: Setting) => (x.origin.source === 'file' ? (x.origin.line ?? 0) : 0);
     const [first, second] = line(u.networkMirror) >= line(u.providersUrl) ? [u.providersUrl, u.networkMirror] : [u.networkMirror, u.providersUrl];
@@ -254,7 +256,7 @@ function buildUpstreamSource(u: UpstreamSetting, problems: Problems): Omit<Upstr
     problems.at(second.origin, second.key, `cannot be set together with ${firstName}: an upstream is either a registry (providers_url) or a network mirror (network_mirror)`);
   } else {
     for (const [field, setting] of [['providersUrl', u.providersUrl], ['networkMirror', u.networkMirror]] as const) {
-      if (!setting || (setting.value as string).trim() === '') continue;
+      if (!isSet(setting)) continue;
       const r = normalizeUrl((setting.value as string).trim(), 'add');
       const error = 'error' in r ? r.error : httpsProblem(r.url);
       if (error) problems.at(setting.origin, setting.key, error);
