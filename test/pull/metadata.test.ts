@@ -4,7 +4,7 @@ import { UpstreamCacheRepository } from '../../server/src/db/upstream-cache.js';
 import { CachedUpstreamMetadata, PULL_METADATA_HTTP } from '../../server/src/pull/metadata.js';
 import { RegistryClients } from '../../server/src/upstream/registry.js';
 import { IntegrityError, NotFound } from '../../server/src/errors.js';
-import { InvalidUpstreamResponse, UpstreamBackingOff, UpstreamUnavailable } from '../../server/src/upstream/errors.js';
+import { InvalidUpstreamResponse, UpstreamBackingOff, UpstreamTimeout, UpstreamUnavailable } from '../../server/src/upstream/errors.js';
 import { type FakeRegistry, startFakeRegistry } from '../fixtures/fake-registry.js';
 import { HOST, NULL_PROVIDER, STALE_MS, TTL_MS, metadataFor, removeTempDirs } from './metadata-helpers.js';
 
@@ -275,6 +275,18 @@ test.serial('requests guarded by the same health (archive downloads) are refused
   m.clock.t += 5000;
   const cut = new UpstreamUnavailable('GET archive: connection reset', { url: registry.url });
   await t.throwsAsync(m.metadata.guarded(HOST, () => Promise.reject(cut)), { is: cut });
+  t.is(m.metadata.health(HOST).state, 'backing_off');
+  await m.close();
+});
+
+test.serial('an upstream slower than the operation deadline is an UpstreamTimeout that starts a backoff', async (t) => {
+  const { registry } = t.context;
+  const m = await metadataFor(registry, { operationTimeoutMs: 300 });
+  registry.fault({ path: VERSIONS_PATH, fault: { kind: 'slow', ms: 3000 }, times: 1 });
+  const started = Date.now();
+  const err = await t.throwsAsync(m.metadata.versions(NULL_PROVIDER), { instanceOf: UpstreamTimeout });
+  t.true(Date.now() - started < 2000, `gave up after ${Date.now() - started} ms`);
+  t.regex(err.message, /within 0\.3 s/);
   t.is(m.metadata.health(HOST).state, 'backing_off');
   await m.close();
 });

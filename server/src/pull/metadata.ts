@@ -27,7 +27,7 @@ import type { UpstreamCacheEntry, UpstreamCacheKind, UpstreamCacheRepository } f
 import { isValidVersion } from '../providers/version.js';
 import { abortError } from '../storage/streaming.js';
 import type { UpstreamVersion } from '../upstream/documents.js';
-import { InvalidUpstreamResponse, UpstreamBackingOff } from '../upstream/errors.js';
+import { InvalidUpstreamResponse, UpstreamBackingOff, UpstreamTimeout } from '../upstream/errors.js';
 import type { HttpClientOptions } from '../upstream/http.js';
 import type { ProviderRegistry } from '../upstream/registry.js';
 import { Semaphore } from '../upstream/retry.js';
@@ -218,10 +218,20 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
     const running = this.inflight.get(flightKey);
     if (running !== undefined) return running;
     if (this.closing.signal.aborted) return Promise.reject(abortError(this.closing.signal));
-    const signal = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.o.operationTimeoutMs ?? 30_000)]);
+    const timeoutMs = this.o.operationTimeoutMs ?? 30_000;
+    const signal = AbortSignal.any([this.closing.signal, AbortSignal.timeout(timeoutMs)]);
+    const bounded = async () => {
+      try {
+        return await op(signal);
+      } catch (err) {
+        // Our deadline, not close(): the upstream was too slow, which health must count.
+        if (!signal.aborted || this.closing.signal.aborted) throw err;
+        throw new UpstreamTimeout(`${hostname} did not answer for ${kind} ${key} within ${timeoutMs / 1000} s`, { url: `https://${hostname}/` }, { cause: err });
+      }
+    };
     const run = (async () => {
       try {
-        const got = await this.healthTracker.run(hostname, () => op(signal));
+        const got = await this.healthTracker.run(hostname, bounded);
         const fetchedAt = this.now();
         this.count(hostname, kind, 'ok');
         const entry: UpstreamCacheEntry = { hostname, kind, key, body: got.body, shasums: got.shasums, signature: got.signature, fetchedAt };
