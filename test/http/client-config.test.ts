@@ -57,7 +57,9 @@ test('the serve banner prints both forms with the serving URL', async (t) => {
   const config = await loadConfig({ env: { TFM_DATA_DIR: '/nonexistent' }, cwd: os.tmpdir() });
   const banner = gettingStarted({ url: 'https://localhost:8443/' } as Serving, config);
   t.regex(banner, /network_mirror \{\s+url = "https:\/\/localhost:8443\/"/);
-  t.regex(banner, /host "registry\.terraform\.io" \{\s+services = \{\s+"providers\.v1" = "https:\/\/localhost:8443\/hosts\/registry\.terraform\.io\/v1\/providers\/"/);
+  t.regex(banner, /host "registry\.terraform\.io" \{\s+services = \{\s+"providers\.v1" = "https:\/\/localhost:8443\/hosts\/registry\.terraform\.io\/v1\/providers\/"/);  t.regex(banner, /Pull-through is on for registry\.terraform\.io\/\*\/\*, registry\.opentofu\.org\/\*\/\*/, 'the default says it fills itself');
+  const off = await loadConfig({ env: { TFM_DATA_DIR: '/nonexistent', TFM_PULL_THROUGH_ENABLED: 'false' }, cwd: os.tmpdir() });
+  t.notRegex(gettingStarted({ url: 'https://localhost:8443/' } as Serving, off), /Pull-through/);
 });
 
 async function serveOver(t: { teardown(fn: () => void): void }, env: Record<string, string> = {}): Promise<Serving> {

@@ -208,6 +208,9 @@ export function gettingStarted(serving: Serving, config: Config): string {
   } else if (!config.server.tls) {
     lines.push('TLS is off (server { tls = false }): Terraform only talks HTTPS to mirrors, so terminate TLS in front of this server.');
   }
+  if (config.pullThrough.enabled) {
+    lines.push('', `Pull-through is on for ${config.pullThrough.include.join(', ')}: a provider's first install fetches it from its registry, later ones are served from here.`);
+  }
   lines.push('', `Add providers with: tfmirror import DIR   (a directory written by 'terraform providers mirror DIR')`, '');
   return lines.join('\n');
 }
