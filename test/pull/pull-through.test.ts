@@ -170,6 +170,19 @@ test('a slow upstream does not hold up index.json of a held provider', async (t)
   t.true(Date.now() - started < 1000, `${Date.now() - started} ms`);
 });
 
+test('while one read of a held provider waits on a slow upstream, the others answer with what is held at once', async (t) => {
+  const s = setup({ heldWaitMs: 1000 });
+  s.hold('3.1.0');
+  s.metadata.mode = { slowMs: 1500 };
+  const first = s.mirror.index(nullId);
+  await new Promise((r) => setTimeout(r, 20));
+  const started = Date.now();
+  t.deepEqual(Object.keys(json(await s.mirror.index(nullId)).versions!), ['3.1.0']);
+  t.true(Date.now() - started < 300, `${Date.now() - started} ms`);
+  await first;
+  t.is(s.metadata.calls.versions, 1);
+});
+
 test('concurrent archive misses share one download, and joiners count as coalesced', async (t) => {
   const s = setup();
   const refs = await Promise.all(Array.from({ length: 8 }, () => s.mirror.archive(nullId, 'terraform-provider-null_3.2.0_linux_amd64.zip', '3.2.0')));

@@ -118,6 +118,12 @@ export class PullThrough implements MissHandler {
   private async lookup<T>(id: ProviderIdentity, held: boolean, key: string, fetch: () => Promise<Cached<T>>): Promise<MissAnswer<T>> {
     if (!this.covers(id)) return held ? { outcome: 'hit' } : this.refused('not covered by pull_through');
     this.stats.misses++;
+    if (held && this.inFlight.has(key)) {
+      // One reader already waits on the upstream for this key; the others answer with what is held at once.
+      this.stats.hits++;
+      this.stats.coalesced++;
+      return { outcome: 'hit', ttlMs: 0 };
+    }
     const pending = this.shared(key, fetch);
     try {
       const cached = held ? await withinOrUndefined(pending, this.heldWaitMs) : await pending;
