@@ -163,3 +163,17 @@ test('a package vouched for by h1 alone (a network mirror) is checked before any
   t.deepEqual(stored, []);
   t.deepEqual(stagedFiles(), []);
 });
+
+test('a download whose every caller went away still finishes and publishes, so the next caller is served from the store', async (t) => {
+  const s = await pullSetup(t);
+  s.registry.fault(SLOW_ARCHIVE);
+  const { puller, repos } = s.puller();
+  const only = await puller.pull(provider, s.release, PLATFORM);
+  only.body.destroy();
+  await eventually(() => puller.stats().inFlight === 0, 10_000, 'the pull to finish');
+  t.truthy(repos.providers.findPackage(provider, VERSION, 'linux', 'amd64'));
+  const next = await puller.pull(provider, s.release, PLATFORM);
+  t.is(next.via, 'store');
+  t.deepEqual(await receive(next.body), { sha256: s.expected.sha256, size: s.expected.size });
+  t.is(s.downloads(), 1);
+});
