@@ -1,5 +1,6 @@
 import net from 'node:net';
 import test from 'ava';
+import { jobRoutes } from '../../server/src/admin/jobs/routes.js';
 import { providerSetRoutes } from '../../server/src/admin/provider-sets/index.js';
 import { ProviderSetService } from '../../server/src/admin/provider-sets/service.js';
 import { ProviderSetRepository } from '../../server/src/db/provider-sets.js';
@@ -169,4 +170,24 @@ test('planning without held knowledge still fails on an unreachable upstream (ca
   const defs = await parseDefinitions('provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64"]\n}\n', { format: 'hcl' });
   const registries = downRegistries();
   await t.throwsAsync(planLoad(defs, (h) => registries.get(h)), { instanceOf: UpstreamUnavailable });
+});
+
+test('admin load: held exact versions plan with no upstream call; a constraint falls back to held versions with a notice in the 202', async (t) => {
+  const world = await createWorld();
+  await seedImported(world);
+  const registries = downRegistries();
+  const server = await startAdmin(jobRoutes({ jobs: world.jobs, registries, maxAttempts: 1, providers: world.providers }));
+  t.teardown(() => server.close().finally(() => world.close()));
+  const load = (body: string) => server.call('POST', '/providers/load', { token: 'admin-token', body, contentType: 'application/hcl' });
+
+  const exact = await load('provider "hashicorp/aws" {\n  versions  = ["5.31.0"]\n  platforms = ["linux_amd64"]\n}\n');
+  t.is(exact.status, 202, JSON.stringify(exact.body));
+  t.deepEqual(exact.body, { jobId: exact.body.jobId, items: 1, problems: [] });
+  t.deepEqual(registries.calls, []);
+
+  const constrained = await load('provider "hashicorp/null" {\n  versions  = ["~> 3.0"]\n  latest    = 1\n  platforms = ["linux_amd64"]\n}\n');
+  t.is(constrained.status, 202, JSON.stringify(constrained.body));
+  t.like(constrained.body, { items: 1, problems: [] });
+  t.regex(constrained.body.notices[0], /hashicorp\/null: upstream unreachable .*; resolved against held versions/);
+  t.deepEqual(world.jobs.getJob(constrained.body.jobId).items.map((i) => i.version), ['3.2.1']);
 });

@@ -62,7 +62,7 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
     ...authRoutes({ auth, audit }),
     ...userRoutes({ users: new UserService(runtime.repos, auth) }),
     ...providerRoutes({ providers: runtime.providers, store: runtime.store, invalidate: deps.invalidate }),
-    ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts }),
+    ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts, providers: runtime.providers }),
     ...providerSetRoutes({ sets }),
     ...statsRoutes({ providers: runtime.providers }),
     ...configRoutes({ config }),

@@ -59,7 +59,8 @@ export function presentJob(j: Job) {
 }
 
 export function presentLoadAccepted(o: LoadOutcome) {
-  return { jobId: o.jobId, items: o.items, problems: o.problems };
+  // Notices only when there are any, so the usual answer reads as before.
+  return { jobId: o.jobId, items: o.items, problems: o.problems, ...(o.notices.length > 0 ? { notices: o.notices } : {}) };
 }
 
 export function presentRetried(o: { jobId: number; retried: number }) {

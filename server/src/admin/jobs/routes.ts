@@ -55,7 +55,7 @@ const item = z.object({
 });
 // A lock file names no platforms: `?platform=linux_amd64&platform=darwin_arm64` does (repeated keys arrive as a list).
 const loadQuery = z.object({ platform: z.union([z.string(), z.array(z.string()).max(64)]).optional() });
-const accepted = z.object({ jobId: z.number(), items: z.number(), problems: z.array(z.string()) });
+const accepted = z.object({ jobId: z.number(), items: z.number(), problems: z.array(z.string()), notices: z.array(z.string()).optional() });
 
 /** Loading provider definitions, and watching or retrying the jobs that result. */
 export function jobRoutes(deps: JobRoutesDeps): RouteSpec[] {

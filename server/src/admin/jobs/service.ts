@@ -1,6 +1,7 @@
 import type { JobRepository, ListJobsQuery } from '../../db/jobs.js';
 import { InvalidInput } from '../../errors.js';
-import { planLoad, type HeldVersions } from '../../loads/plan.js';
+import { heldVersionsIn, planLoad } from '../../loads/plan.js';
+import type { ProviderRepository } from '../../db/providers.js';
 import { parseDefinitions, type DefinitionFormat } from '../../providers/definitions/index.js';
 import { parsePlatform, type Platform } from '../../providers/platform.js';
 import type { ProviderRegistry } from '../../upstream/registry.js';
@@ -16,7 +17,7 @@ export interface JobServiceDeps {
   /** Attempts per item before it fails (config jobs.max_attempts). */
   maxAttempts: number;
   /** What the mirror holds: exact versions held need no upstream, and an unreachable upstream falls back to it. */
-  held?: HeldVersions;
+  providers?: Pick<ProviderRepository, 'findProvider' | 'listVersions' | 'listPackages'>;
   /** Epoch milliseconds; injectable so tests control job timestamps. */
   now?: () => number;
 }
@@ -49,6 +50,8 @@ export interface LoadOutcome {
   items: number;
   /** What was asked for but cannot be loaded (as planLoad reports it). */
   problems: string[];
+  /** E.g. resolved against held versions while the upstream was unreachable (as planLoad reports it). */
+  notices: string[];
   providers: string[];
 }
 
@@ -62,19 +65,19 @@ export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): P
   if (!format) throw new InvalidInput(`unsupported Content-Type "${req.contentType}" for provider definitions`);
   const definitions = await parseDefinitions(req.text, { format, file: 'body', platforms: (req.platforms ?? []).map(readPlatform) });
   if (definitions.length === 0) throw new InvalidInput('the definitions name no providers: nothing to load');
-  const plan = await planLoad(definitions, (h) => deps.registries.get(h), { signal: req.signal, held: deps.held });
+  const plan = await planLoad(definitions, (h) => deps.registries.get(h), { signal: req.signal, held: deps.providers && heldVersionsIn(deps.providers) });
   const providers = definitions.map((d) => d.source);
   const jobId = deps.jobs.createJob(
     {
       kind: 'load',
       requestedBy: req.requestedBy,
-      spec: { via: 'api', format, providers, problems: plan.problems },
+      spec: { via: 'api', format, providers, problems: plan.problems, notices: plan.notices },
       items: plan.items,
       maxAttempts: deps.maxAttempts,
     },
     now(deps),
   );
-  return { jobId, items: plan.items.length, problems: plan.problems, providers };
+  return { jobId, items: plan.items.length, problems: plan.problems, notices: plan.notices, providers };
 }
 
 export function listJobs(deps: Pick<JobServiceDeps, 'jobs'>, query: ListJobsQuery) {
