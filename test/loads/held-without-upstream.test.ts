@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { jobRoutes } from '../../server/src/admin/jobs/routes.js';
 import { providerSetRoutes } from '../../server/src/admin/provider-sets/index.js';
@@ -10,6 +13,8 @@ import { RegistryClients } from '../../server/src/upstream/registry.js';
 import { UnknownUpstream, UpstreamUnavailable } from '../../server/src/upstream/errors.js';
 import type { ProviderRegistry } from '../../server/src/upstream/registry.js';
 import { createWorld, fakeRegistries, seedPackage, startAdmin, type World } from '../admin/routes/helpers.js';
+import { writeMirrorDirectory } from '../fixtures/mirror-directory.js';
+import { runCli } from '../fixtures/tfmirror.js';
 
 const NULL = 'registry.terraform.io/hashicorp/null';
 const AWS = 'registry.terraform.io/hashicorp/aws';
@@ -190,4 +195,28 @@ test('admin load: held exact versions plan with no upstream call; a constraint f
   t.like(constrained.body, { items: 1, problems: [] });
   t.regex(constrained.body.notices[0], /hashicorp\/null: upstream unreachable .*; resolved against held versions/);
   t.deepEqual(world.jobs.getJob(constrained.body.jobId).items.map((i) => i.version), ['3.2.1']);
+});
+
+test('tfmirror load on an air-gapped mirror: held exact versions are already held, constraints resolve against held versions with a notice', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-held-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await writeMirrorDirectory(path.join(dir, 'export'), [{ namespace: 'hashicorp', type: 'null', versions: { '3.1.0': ['linux_amd64'], '3.2.1': ['linux_amd64'] } }]);
+  const config = path.join(dir, 'tfmirror.hcl');
+  fs.writeFileSync(config, `data_dir = "./data"\nupstream "registry.terraform.io" {\n  url = "https://127.0.0.1:${await closedPort()}/"\n}\n`);
+  const env = { TFM_CONFIG: config };
+  t.is((await runCli(['import', path.join(dir, 'export')], env)).code, 0);
+
+  const exact = path.join(dir, 'exact.hcl');
+  fs.writeFileSync(exact, 'provider "hashicorp/null" {\n  versions  = ["3.1.0", "3.2.1"]\n  platforms = ["linux_amd64"]\n}\n');
+  const held = await runCli(['load', exact], env);
+  t.is(held.code, 0, held.stdout + held.stderr);
+  t.regex(held.stdout, /0 loaded, 2 already held, 0 failed/);
+  t.notRegex(held.stdout, /notice/);
+
+  const constrained = path.join(dir, 'constrained.hcl');
+  fs.writeFileSync(constrained, 'provider "hashicorp/null" {\n  versions  = ["~> 3.0"]\n  latest    = 1\n  platforms = ["linux_amd64"]\n}\n');
+  const res = await runCli(['load', '--dry-run', constrained], env);
+  t.is(res.code, 0, res.stdout + res.stderr);
+  t.regex(res.stdout, /notice +registry\.terraform\.io\/hashicorp\/null: upstream unreachable \(.*\); resolved against held versions/);
+  t.regex(res.stdout, /plan +registry\.terraform\.io\/hashicorp\/null 3\.2\.1 linux_amd64/);
 });
