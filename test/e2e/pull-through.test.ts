@@ -6,7 +6,7 @@ import test from 'ava';
 import type { FakeRegistryProvider } from '../fixtures/fake-registry.js';
 import { loadSetup, type LoadSetup } from '../fixtures/load-setup.js';
 import { findTerraform, lockHashes, terraform, terraformWorkspace } from '../fixtures/terraform.js';
-import { startServe, type ServeProcess } from '../fixtures/tfmirror.js';
+import { runCli, startServe, type ServeProcess } from '../fixtures/tfmirror.js';
 
 const tf = findTerraform();
 if (!tf) console.log('# skipping pull-through end-to-end tests: the terraform CLI is not on PATH');
@@ -118,7 +118,7 @@ e2e('a tampered archive upstream fails the init, naming the check, and nothing i
   t.regex(server.stderr() + server.stdout(), /sha256|SHA256SUMS|checksum/i, 'the server log names the check');
 });
 
-e2e('with the upstream stopped: held providers install, index.json answers stale, an unheld version is 503 with Retry-After', async (t) => {
+e2e('with the upstream stopped: held providers install (network mirror and host block), index.json answers stale, an unheld version is 503 with Retry-After', async (t) => {
   const { s, server, bundle, get } = await start(t, 'pull_through {\n  metadata_ttl = "1s"\n}\n');
   const first = terraformWorkspace(path.join(s.dir, 'warm'), server.url, nullTf());
   t.is((await terraform(['init', '-no-color', '-input=false'], { cwd: first.cwd, env: { ...first.env, SSL_CERT_FILE: bundle } })).code, 0);
@@ -133,11 +133,36 @@ e2e('with the upstream stopped: held providers install, index.json answers stale
   const init = await terraform(['init', '-no-color', '-input=false'], { cwd: ws.cwd, env: { ...ws.env, SSL_CERT_FILE: bundle } });
   t.is(init.code, 0, init.output);
 
+  // The registry pass-through answers a held version from the evidence stored with it.
+  const services = new URL('hosts/registry.terraform.io/v1/providers/', server.url).href;
+  const host = hostBlockWorkspace(s.dir, 'offline-host', services, nullTf(), bundle);
+  const hostInit = await terraform(['init', '-no-color', '-input=false'], host);
+  t.is(hostInit.code, 0, hostInit.output);
+  t.regex(hostInit.output, /Installed hashicorp\/null v3\.2\.1 \((self-)?signed/);
+
   const started = Date.now();
   const unheld = await get('registry.terraform.io/hashicorp/random/3.6.0.json');
   t.is(unheld.status, 503, unheld.body.toString());
   t.truthy(unheld.headers['retry-after']);
   t.true(Date.now() - started < 15_000, 'answered, not hung');
+});
+
+e2e('a version loaded before the upstream went away installs through the host block from its stored evidence', async (t) => {
+  const { s, server, bundle } = await start(t);
+  const defs = s.writeDefinitions('defs.hcl', 'provider "hashicorp/null" {\n  versions  = ["3.2.0"]\n  platforms = ["linux_amd64"]\n}\n');
+  const loaded = await runCli(['load', defs], s.env, { cwd: s.dir });
+  t.is(loaded.code, 0, loaded.stdout + loaded.stderr);
+  await s.registry.close();
+  await new Promise((r) => setTimeout(r, 600)); // the server polls for other writers every 500 ms
+  const services = new URL('hosts/registry.terraform.io/v1/providers/', server.url).href;
+  const ws = hostBlockWorkspace(s.dir, 'loaded', services, nullTf('3.2.0'), bundle);
+  const init = await terraform(['init', '-no-color', '-input=false'], ws);
+  t.is(init.code, 0, init.output);
+  t.regex(init.output, /Installed hashicorp\/null v3\.2\.0 \((self-)?signed/);
+  const hashes = lockHashes(ws.cwd, 'registry.terraform.io/hashicorp/null')!.hashes;
+  for (const [platform, pkg] of s.registry.release('hashicorp', 'null', '3.2.0').packages) {
+    t.true(hashes.includes(`zh:${pkg.sha256}`), `zh: of ${platform}, from the stored SHA256SUMS`);
+  }
 });
 
 e2e('an excluded provider is 404, and a hostname that is not an upstream is 404 with no network call', async (t) => {

@@ -11,6 +11,7 @@ import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
 import type { Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
 import { MirrorService } from '../mirror/service.js';
+import { readHeldRelease } from '../mirror/held-evidence.js';
 import { createPullThrough } from '../pull/pull-through-wiring.js';
 import { createLoadWorkers } from '../loads/service.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -61,7 +62,10 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       published: () => mirror.invalidate(),
       onError: (err, what) => logger.warn({ err, what }, 'pull-through'),
     });
-    const mirror = new MirrorService(runtime.db, runtime.providers, { missHandler: pull.seam });
+    const mirror = new MirrorService(runtime.db, runtime.providers, {
+      missHandler: pull.seam,
+      heldRelease: (id, version, signal) => readHeldRelease(runtime.store, id, version, signal),
+    });
 
     const admin = adminApi({
       runtime,

@@ -78,6 +78,8 @@ export interface MirrorServiceOptions {
   /** How often to look for commits by other processes (ms). */
   pollMs?: number;
   missHandler?: MissHandler;
+  /** A held version's stored evidence (held-evidence.ts), so the registry pass-through needs no upstream for it. */
+  heldRelease?: (id: ProviderIdentity, version: string, signal?: AbortSignal) => Promise<VerifiedRelease | undefined>;
 }
 
 /**
@@ -202,11 +204,18 @@ export class MirrorService {
 
   /**
    * A version's verified release (SHA256SUMS, signature, keys) for the
-   * registry protocol. Needs the upstream's evidence even for held versions:
-   * the signing keys are what lets Terraform verify the signature itself.
+   * registry protocol: the signing keys are what lets Terraform verify the
+   * signature itself. A held version answers from the evidence stored next to
+   * its packages, without the upstream; one held without evidence (imported)
+   * asks the upstream through the seam.
    */
   async registryRelease(id: ProviderIdentity, version: string, signal?: AbortSignal): Promise<VerifiedRelease> {
-    if (this.providers.findProvider(id)?.status === 'blocked') throw new NotFound(`provider ${key(id)} is not in this mirror`);
+    const provider = this.providers.findProvider(id);
+    if (provider?.status === 'blocked') throw new NotFound(`provider ${key(id)} is not in this mirror`);
+    if (provider && this.opts.heldRelease && this.providers.listPackages(provider.id, version).length > 0) {
+      const held = await this.opts.heldRelease(id, version, signal);
+      if (held) return held;
+    }
     const miss = await this.missHandler.release(id, version, false, signal);
     if (miss.outcome === 'pulled' || miss.outcome === 'stale') return miss.value;
     throw new NotFound(`version ${version} of ${key(id)} is not in this mirror`);
