@@ -118,6 +118,19 @@ e2e('a tampered archive upstream fails the init, naming the check, and nothing i
   t.regex(server.stderr() + server.stdout(), /sha256|SHA256SUMS|checksum/i, 'the server log names the check');
 });
 
+e2e('a bad signature upstream fails the version document, naming the signature, and nothing is stored', async (t) => {
+  const { s, server, bundle, get } = await start(t);
+  s.registry.fault({ fault: { kind: 'badSignature' } });
+  const doc = await get('registry.terraform.io/hashicorp/null/3.2.1.json');
+  t.not(doc.status, 200);
+  t.regex(doc.body.toString(), /signature/i, doc.body.toString());
+  const ws = terraformWorkspace(path.join(s.dir, 'badsig'), server.url, nullTf());
+  const init = await terraform(['init', '-no-color', '-input=false'], { cwd: ws.cwd, env: { ...ws.env, SSL_CERT_FILE: bundle } });
+  t.not(init.code, 0, init.output);
+  t.is(s.registry.requests(/\.zip$/), 0, 'no archive is fetched for a release that failed its signature');
+  t.deepEqual(s.packages(), []);
+});
+
 e2e('with the upstream stopped: held providers install (network mirror and host block), index.json answers stale, an unheld version is 503 with Retry-After', async (t) => {
   const { s, server, bundle, get } = await start(t, 'pull_through {\n  metadata_ttl = "1s"\n}\n');
   const first = terraformWorkspace(path.join(s.dir, 'warm'), server.url, nullTf());
