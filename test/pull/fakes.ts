@@ -105,6 +105,8 @@ export class FakePuller implements ArchivePuller {
   downloads = 0;
   tamper = false;
   delayMs = 20;
+  /** Called before the body is handed out, as the real puller publishes before it releases the last bytes. */
+  onPublish: ((id: ProviderIdentity, version: string, platform: string) => void) | undefined;
   private readonly inFlight = new Map<string, Promise<Buffer>>();
 
   constructor(private readonly bytes: (id: ProviderIdentity, version: string, platform: string) => Buffer) {}
@@ -119,6 +121,7 @@ export class FakePuller implements ArchivePuller {
       this.inFlight.set(key, p);
     }
     const bytes = await p;
+    if (!this.tamper) this.onPublish?.(id, release.version, platform);
     const sha256 = release.archives[platform]!.sha256;
     if (!this.tamper) return { size: bytes.length, sha256, body: Readable.from([bytes]), via };
     const body = new PassThrough();

@@ -202,12 +202,14 @@ test('an archive named in no upstream release is not found', async (t) => {
 async function serveApp(s: ReturnType<typeof setup>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-pull-'));
   const store = new FilesystemStore({ path: dir });
-  const app = createApp({ logger: pino({ level: 'silent' }), db: s.db, store, mirror: s.mirror, downloads: new DownloadCounter(s.providers), presignTtl: 0 });
+  const downloads = new DownloadCounter(s.providers);
+  const app = createApp({ logger: pino({ level: 'silent' }), db: s.db, store, mirror: s.mirror, downloads, presignTtl: 0 });
   const server = http.createServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     base,
+    downloads,
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
@@ -238,6 +240,19 @@ test('an archive not held streams the pulled bytes', async (t) => {
   const res = await fetch(`${h.base}/registry.terraform.io/hashicorp/null/3.2.0/terraform-provider-null_3.2.0_linux_amd64.zip`);
   t.is(res.status, 200);
   t.deepEqual(Buffer.from(await res.arrayBuffer()), zip('3.2.0', 'linux_amd64'));
+});
+
+test('a pulled archive counts as a download of the published package once its response completes', async (t) => {
+  const s = setup();
+  s.puller.onPublish = (_id, version, platform) => s.hold(version, platform);
+  const h = await serveApp(s);
+  t.teardown(() => h.close());
+  const res = await fetch(`${h.base}/registry.terraform.io/hashicorp/null/3.2.0/terraform-provider-null_3.2.0_linux_amd64.zip`);
+  await res.arrayBuffer();
+  await new Promise((r) => setTimeout(r, 50));
+  h.downloads.flush();
+  const pkg = s.providers.findPackage(nullId, '3.2.0', 'linux', 'amd64')!;
+  t.is((s.db.prepare('SELECT download_count AS n FROM provider_packages WHERE id = ?').get(pkg.id) as { n: number }).n, 1);
 });
 
 test('an archive whose pull fails its digest is cut: the response never completes', async (t) => {

@@ -30,7 +30,17 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     if (path.kind === 'index') return sendDocument(ctx, await deps.mirror.index(path.provider, signal));
     if (path.kind === 'version') return sendDocument(ctx, await deps.mirror.version(path.provider, path.version, signal));
     const ref = await deps.mirror.archive(path.provider, path.file, path.version, signal);
-    if ('pulled' in ref) return sendPulledArchive(ctx, ref);
+    if ('pulled' in ref) {
+      sendPulledArchive(ctx, ref);
+      // The bytes are released only once the package is published, so a completed response has a row to count.
+      if (ctx.method === 'GET') {
+        ctx.res.once('finish', () => {
+          const packageId = deps.mirror.publishedPackageId(ref);
+          if (packageId !== undefined) deps.downloads.record(packageId);
+        });
+      }
+      return;
+    }
     return sendArchive(ctx, deps, ref);
   };
   router.get('/:hostname/:namespace/:type/:file', async (ctx) => {

@@ -61,6 +61,8 @@ export const notFoundOnMiss: MissHandler = {
 /** An archive not held, as it streams from the upstream through the puller. */
 export interface PulledRef {
   pulled: PulledArchive;
+  provider: ProviderIdentity;
+  version: string;
   filename: string;
 }
 
@@ -179,8 +181,14 @@ export class MirrorService {
     });
     if (!('pull' in held)) return held as ArchiveRef;
     const miss = await this.missHandler.archive(id, version!, filename, signal);
-    if (miss.outcome === 'pulled' || miss.outcome === 'stale') return { pulled: miss.value, filename };
+    if (miss.outcome === 'pulled' || miss.outcome === 'stale') return { pulled: miss.value, provider: id, version: version!, filename };
     throw new NotFound(`no archive ${filename} of version ${version} for ${key(id)}`);
+  }
+
+  /** The package row of a pulled archive once it is published (its download is counted then); no cache. */
+  publishedPackageId(ref: PulledRef): number | undefined {
+    const provider = this.providers.findProvider(ref.provider);
+    return provider && this.providers.findArchive(provider.id, ref.version, ref.filename)?.id;
   }
 
   /** The registry protocol's versions list: what is held merged with the upstream's, with platforms. */
