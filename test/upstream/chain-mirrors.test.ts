@@ -103,3 +103,23 @@ e2eKnownFailing('mirror B with network_mirror at a plain mirror directory behind
     [{ version: '3.2.1', origin: 'pulled', keyIds: [] }],
   );
 });
+
+e2e("mirror B with network_mirror at mirror A's root: a cold init at B installs through A, checked against A's zh: hashes, recorded unsigned", async (t) => {
+  const s = await loadSetup(upstreamProviders);
+  t.teardown(() => s.close());
+  const a = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0' }, { cwd: s.dir });
+  t.teardown(() => a.stop());
+  const aBundle = /export SSL_CERT_FILE=(\S+)/.exec(a.stderr())![1]!;
+
+  const b = await startMirrorB(t, `  network_mirror = "${a.url}"`, aBundle);
+  const { init, lock } = await coldInit(path.join(b.dir, 'client'), b.server.url, b.bundle);
+  t.is(init.code, 0, `${init.output}\nB: ${b.server.stderr()}\nA: ${a.stderr()}`);
+  const upstream = s.registry.release('hashicorp', 'null', '3.2.1').packages.get('linux_amd64')!;
+  t.true(lock!.hashes.includes(upstream.h1!));
+  t.is(s.registry.requests(/\.zip$/), 1, 'one archive download at the far upstream');
+  t.deepEqual(
+    b.versions().map((v) => ({ version: v.version, origin: v.origin, keyIds: JSON.parse(v.keyIds) as string[] })),
+    [{ version: '3.2.1', origin: 'pulled', keyIds: [] }],
+    'a network mirror vouches by hashes, not signatures',
+  );
+});
