@@ -151,14 +151,23 @@ test('stale upstream metadata is served and counted as stale', async (t) => {
   t.is(s.seam.stats.stale, 1);
 });
 
-test('with the upstream down, held versions still answer and are not cached as the whole answer', async (t) => {
+test('with the upstream down, held versions still answer, reused only briefly', async (t) => {
   const s = setup();
   s.hold('3.1.0');
   s.metadata.mode = 'down';
   t.deepEqual(Object.keys(json(await s.mirror.index(nullId)).versions!), ['3.1.0']);
   t.true(Object.keys((json(await s.mirror.version(nullId, '3.1.0')) as { archives: object }).archives).includes('linux_amd64'));
   s.metadata.mode = 'up';
+  await new Promise((r) => setTimeout(r, 1100));
   t.deepEqual(Object.keys(json(await s.mirror.index(nullId)).versions!).sort(), ['3.1.0', '3.2.0'], 'the upstream list once it is back');
+});
+
+test('a held provider the upstream does not have is answered from what is held and reused, not asked again per read', async (t) => {
+  const s = setup();
+  const custom = { ...nullId, namespace: 'acme' };
+  s.hold('1.0.0', 'linux_amd64', custom);
+  for (let i = 0; i < 3; i++) t.deepEqual(Object.keys(json(await s.mirror.index(custom)).versions!), ['1.0.0']);
+  t.is(s.metadata.calls.versions, 1);
 });
 
 test('a slow upstream does not hold up index.json of a held provider', async (t) => {

@@ -135,8 +135,9 @@ export class PullThrough implements MissHandler {
       return this.answer(cached);
     } catch (err) {
       if (held) {
+        // What is held is the whole answer for as long as the upstream's "absent" holds; while it fails, reuse it briefly.
         this.stats.hits++;
-        return { outcome: 'hit', ttlMs: 0 };
+        return { outcome: 'hit', ttlMs: err instanceof NotFound ? this.ttlMs : STALE_REUSE_MS };
       }
       if (err instanceof NotFound) return this.refused(err.message, this.ttlMs);
       this.stats.failed++;
