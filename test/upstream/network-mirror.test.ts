@@ -143,3 +143,45 @@ test.serial('a zip whose bytes differ from the directory h1 is refused and nothi
   const zips = fs.existsSync(stored) ? (fs.readdirSync(stored, { recursive: true }) as string[]).filter((f) => f.endsWith('.zip')) : [];
   t.deepEqual(zips, []);
 });
+
+test.serial('a version index.json lists without a {version}.json is skipped and reported; a bad version key too', async (t) => {
+  const typeDir = path.join(t.context.root, 'registry.terraform.io', 'hashicorp', 'null');
+  fs.writeFileSync(path.join(typeDir, 'index.json'), JSON.stringify({ versions: { '3.1.0': {}, '3.2.0': {}, '9.9.9': {}, 'not-a-version': {} } }));
+  const list = await client(t).listVersions('hashicorp', 'null');
+  t.deepEqual(list.versions.map((v) => v.version), ['3.1.0', '3.2.0']);
+  t.is(list.problems.length, 2);
+  t.regex(list.problems.join('\n'), /version 9\.9\.9 of registry\.terraform\.io\/hashicorp\/null not found upstream; skipped/);
+  t.regex(list.problems.join('\n'), /not a semantic version/);
+});
+
+test.serial('a provider the mirror does not have is NotFound', async (t) => {
+  await t.throwsAsync(client(t).listVersions('hashicorp', 'absent'), { message: 'provider registry.terraform.io/hashicorp/absent not found upstream' });
+});
+
+test.serial('listing and then downloading reads each {version}.json once', async (t) => {
+  const c = client(t);
+  await c.listVersions('hashicorp', 'null');
+  await c.downloadInfo('hashicorp', 'null', '3.2.0', 'linux', 'amd64');
+  await c.downloadInfo('hashicorp', 'null', '3.2.0', 'darwin', 'arm64');
+  t.is(t.context.server.requests('/3.2.0.json'), 1);
+  c.close();
+});
+
+test.serial('an archive url with credentials or another scheme is refused', async (t) => {
+  const typeDir = path.join(t.context.root, 'registry.terraform.io', 'hashicorp', 'null');
+  for (const url of ['https://user:secret@example.com/x.zip', 'file:///etc/passwd']) {
+    fs.writeFileSync(path.join(typeDir, '3.1.0.json'), JSON.stringify({ archives: { linux_amd64: { url, hashes: ['zh:' + 'a'.repeat(64)] } } }));
+    const c = client(t);
+    await t.throwsAsync(c.downloadInfo('hashicorp', 'null', '3.1.0', 'linux', 'amd64'), { instanceOf: InvalidUpstreamResponse, message: /archives\["linux_amd64"\]\.url/ });
+    c.close();
+  }
+});
+
+test.serial('a provider hostname with a port is a path segment under the base, not a URL scheme', async (t) => {
+  const hostDir = path.join(t.context.root, 'tf.example.com:8443');
+  fs.cpSync(path.join(t.context.root, 'registry.terraform.io'), hostDir, { recursive: true });
+  const c = new NetworkMirrorClient({ hostname: 'tf.example.com:8443', url: t.context.server.url, ca: t.context.server.caPem });
+  t.deepEqual((await c.listVersions('hashicorp', 'null')).versions.map((v) => v.version), ['3.1.0', '3.2.0']);
+  t.is(t.context.server.requests('/tf.example.com:8443/hashicorp/null/index.json'), 1);
+  c.close();
+});
