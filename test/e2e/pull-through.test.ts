@@ -37,6 +37,17 @@ async function start(t: { teardown(fn: () => unknown): void }, config = '', extr
   return { s, server, bundle, get };
 }
 
+function httpsHead(url: string, ca: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: 'HEAD', ca, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 function httpsGet(url: string, ca: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     https
@@ -188,6 +199,15 @@ e2e('an excluded provider is 404, and a hostname that is not an upstream is 404 
   t.is((await get('hosts/nowhere.example.com/v1/providers/acme/thing/versions')).status, 404);
   t.is(s.registry.requests(), 0);
   t.is((await get('registry.terraform.io/hashicorp/null/index.json')).status, 200, 'an included provider still pulls');
+});
+
+e2e('HEAD of an archive not held answers without holding up the pull, and a GET after it gets the verified bytes', async (t) => {
+  const { s, server, bundle, get } = await start(t);
+  const rel = 'registry.terraform.io/hashicorp/null/3.2.1/terraform-provider-null_3.2.1_linux_amd64.zip';
+  t.is(await httpsHead(new URL(rel, server.url).href, fs.readFileSync(bundle)), 200);
+  const body = (await get(rel)).body;
+  t.is(createHash('sha256').update(body).digest('hex'), s.registry.release('hashicorp', 'null', '3.2.1').packages.get('linux_amd64')!.sha256);
+  t.is((await get('healthz')).status, 200);
 });
 
 e2e('two serve processes on one database: 32 concurrent cold downloads make one upstream download', async (t) => {
