@@ -6,7 +6,7 @@ import anyTest, { type TestFn } from 'ava';
 import { RegistryClient, RegistryClients } from '../../server/src/upstream/registry.js';
 import { type FakeRegistry, startFakeRegistry } from '../fixtures/fake-registry.js';
 import { runCli } from '../fixtures/tfmirror.js';
-import { fetchVerified } from './helpers.js';
+import { fetchVerified, sha256OfStream } from './helpers.js';
 
 const test = anyTest as TestFn<{ registry: FakeRegistry }>;
 
@@ -39,7 +39,8 @@ test.serial('a providers_url on loopback may be followed to loopback although th
   t.teardown(() => client.close());
   const info = await client.downloadInfo('hashicorp', 'null', '3.2.0', 'linux', 'amd64');
   t.true(info.downloadUrl.startsWith(registry.url));
-  t.is((await client.download(info.downloadUrl)).contentLength, registry.release('hashicorp', 'null', '3.2.0').packages.get('linux_amd64')!.size);
+  const { sha256 } = await sha256OfStream((await client.download(info.downloadUrl)).body);
+  t.is(sha256, registry.release('hashicorp', 'null', '3.2.0').packages.get('linux_amd64')!.sha256);
 });
 
 test.serial('RegistryClients passes providers_url to the registry client', async (t) => {
