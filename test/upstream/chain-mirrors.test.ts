@@ -31,6 +31,8 @@ const e2e = tf ? test.serial : test.skip;
 const e2eKnownFailing = tf ? test.serial.failing : test.skip;
 
 const upstreamProviders: FakeRegistryProvider[] = [{ namespace: 'hashicorp', type: 'null', versions: { '3.2.1': ['linux_amd64', 'darwin_arm64'] } }];
+/** Both mirrors pull through: whatever the test environment's default, these tests are about misses. */
+const PULL_THROUGH_ON = { TFM_PULL_THROUGH_ENABLED: 'true' };
 const nullTf = `terraform {\n  required_providers {\n    null = { source = "hashicorp/null", version = "3.2.1" }\n  }\n}\n`;
 
 /** Mirror B: a serve process on its own data dir whose registry.terraform.io upstream is `upstreamBody`. */
@@ -39,7 +41,7 @@ async function startMirrorB(t: { teardown(fn: () => unknown): void }, upstreamBo
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const config = path.join(dir, 'tfmirror.hcl');
   fs.writeFileSync(config, `data_dir = "./data"\nupstream "registry.terraform.io" {\n${upstreamBody}\n}\n`);
-  const server = await startServe({ TFM_CONFIG: config, NODE_EXTRA_CA_CERTS: caFile, TFM_SERVER_LISTEN: '127.0.0.1:0' }, { cwd: dir });
+  const server = await startServe({ TFM_CONFIG: config, NODE_EXTRA_CA_CERTS: caFile, TFM_SERVER_LISTEN: '127.0.0.1:0', ...PULL_THROUGH_ON }, { cwd: dir });
   t.teardown(() => server.stop());
   const bundle = /export SSL_CERT_FILE=(\S+)/.exec(server.stderr())![1]!;
   const versions = () => {
@@ -62,7 +64,7 @@ async function coldInit(dir: string, mirrorUrl: string, bundle: string) {
 e2e("mirror B with providers_url at mirror A: a cold init at B costs one upstream download at A's upstream, GPG-verified at B", async (t) => {
   const s = await loadSetup(upstreamProviders);
   t.teardown(() => s.close());
-  const a = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0' }, { cwd: s.dir });
+  const a = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', ...PULL_THROUGH_ON }, { cwd: s.dir });
   t.teardown(() => a.stop());
   const aBundle = /export SSL_CERT_FILE=(\S+)/.exec(a.stderr())![1]!;
 
@@ -107,7 +109,7 @@ e2eKnownFailing('mirror B with network_mirror at a plain mirror directory behind
 e2e("mirror B with network_mirror at mirror A's root: a cold init at B installs through A, checked against A's zh: hashes, recorded unsigned", async (t) => {
   const s = await loadSetup(upstreamProviders);
   t.teardown(() => s.close());
-  const a = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0' }, { cwd: s.dir });
+  const a = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', ...PULL_THROUGH_ON }, { cwd: s.dir });
   t.teardown(() => a.stop());
   const aBundle = /export SSL_CERT_FILE=(\S+)/.exec(a.stderr())![1]!;
 
