@@ -29,7 +29,7 @@ interface Started {
 async function start(t: { teardown(fn: () => unknown): void }, config = '', extraEnv: Record<string, string> = {}): Promise<Started> {
   const s = await loadSetup(upstreamProviders, { config });
   t.teardown(() => s.close());
-  const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', ...extraEnv }, { cwd: s.dir });
+  const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_PULL_THROUGH_ENABLED: 'true', ...extraEnv }, { cwd: s.dir });
   t.teardown(() => server.stop());
   const bundle = /export SSL_CERT_FILE=(\S+)/.exec(server.stderr())![1]!;
   const ca = fs.readFileSync(bundle);
@@ -212,7 +212,7 @@ e2e('HEAD of an archive not held answers without holding up the pull, and a GET 
 
 e2e('two serve processes on one database: 32 concurrent cold downloads make one upstream download', async (t) => {
   const { s, server, bundle, get } = await start(t);
-  const second = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0' }, { cwd: s.dir });
+  const second = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_PULL_THROUGH_ENABLED: 'true' }, { cwd: s.dir });
   t.teardown(() => second.stop());
   const ca = fs.readFileSync(bundle);
   s.registry.fault({ fault: { kind: 'slowBody', chunkBytes: 256, delayMs: 20 }, path: /\.zip$/ });

@@ -20,15 +20,6 @@ import { startServe } from '../fixtures/tfmirror.js';
 const tf = findTerraform();
 if (!tf) console.log('# skipping mirror chain tests: the terraform CLI is not on PATH');
 const e2e = tf ? test.serial : test.skip;
-/*
- * Known failing: the network mirror {version}.json (mirror/documents.ts
- * presentVersion) lists "zh:" + ReleaseArchive.sha256 for a platform not yet
- * held, and a release from an h1-only network mirror has sha256 "", so
- * Terraform is told the hash "zh:" and refuses the package. Listing the
- * archive's h1 (and zh: only when sha256 is known) makes it pass; turn this
- * back into e2e once it does.
- */
-const e2eKnownFailing = tf ? test.serial.failing : test.skip;
 
 const upstreamProviders: FakeRegistryProvider[] = [{ namespace: 'hashicorp', type: 'null', versions: { '3.2.1': ['linux_amd64', 'darwin_arm64'] } }];
 /** Both mirrors pull through: whatever the test environment's default, these tests are about misses. */
@@ -87,7 +78,7 @@ e2e("mirror B with providers_url at mirror A: a cold init at B costs one upstrea
   t.is(s.registry.requests(), 0);
 });
 
-e2eKnownFailing('mirror B with network_mirror at a plain mirror directory behind a static file server: a cold init installs, recorded unsigned', async (t) => {
+e2e('mirror B with network_mirror at a plain mirror directory behind a static file server: a cold init installs, recorded unsigned', async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-chain-dir-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const archives = await writeMirrorDirectory(root, [{ namespace: 'hashicorp', type: 'null', versions: { '3.2.1': ['linux_amd64', 'darwin_arm64'] } }]);

@@ -23,9 +23,11 @@ export function presentIndex(versions: string[]): unknown {
  */
 export function presentVersion(packages: PackageRow[], release?: VerifiedRelease): unknown {
   const archives: Record<string, { url: string; hashes: string[] }> = {};
-  // Platforms the upstream has but the mirror does not (yet) hold: pulled on first download, zh: from the verified SHA256SUMS.
+  // Platforms the upstream has but the mirror does not (yet) hold: pulled on first download, zh: from the
+  // verified SHA256SUMS, or the h1: a network-mirror upstream vouches for (it may list no zh: at all).
   for (const [platform, a] of Object.entries(release?.archives ?? {})) {
-    archives[platform] = { url: `${release!.version}/${a.filename}`, hashes: [`zh:${a.sha256}`] };
+    const hashes = [...(a.h1 ?? []), ...(a.sha256 ? [`zh:${a.sha256}`] : [])];
+    archives[platform] = { url: `${release!.version}/${a.filename}`, hashes };
   }
   for (const p of packages) {
     archives[`${p.os}_${p.arch}`] = { url: `${p.version}/${p.filename}`, hashes: [p.h1, `zh:${p.sha256}`] };
