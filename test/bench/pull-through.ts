@@ -83,7 +83,7 @@ async function slowDown(registry: FakeRegistry, pkg: FakePackage, slowness: Slow
 async function startMirror(dir: string, registry: FakeRegistry, name: string, env: Record<string, string> = {}): Promise<ServeProcess> {
   const config = path.join(dir, `${name}.hcl`);
   fs.writeFileSync(config, `data_dir = "./${name}-data"\nupstream "registry.terraform.io" {\n  url = "${registry.url}"\n}\n`);
-  return startServe({ TFM_CONFIG: config, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_LOG_LEVEL: 'warn', NODE_EXTRA_CA_CERTS: registry.caFile, ...env });
+  return startServe({ TFM_CONFIG: config, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_PULL_THROUGH_ENABLED: 'true', TFM_LOG_LEVEL: 'warn', NODE_EXTRA_CA_CERTS: registry.caFile, ...env });
 }
 
 function median(xs: number[]): number {

@@ -25,7 +25,7 @@ function httpsGetJson(url: string, ca: Buffer): Promise<{ networkMirror: { hcl: 
 e2e('terraform init installs with either form GET /client-config hands out, pulling through on first use', async (t) => {
   const s = await loadSetup([{ namespace: 'acme', type: 'widget', versions: { '1.2.0': ['linux_amd64', 'darwin_arm64'] } }]);
   t.teardown(() => s.close());
-  const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0' }, { cwd: s.dir });
+  const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_PULL_THROUGH_ENABLED: 'true' }, { cwd: s.dir });
   t.teardown(() => server.stop());
   const bundle = /export SSL_CERT_FILE=(\S+)/.exec(server.stderr())![1]!;
   const config = await httpsGetJson(new URL('client-config', server.url).href, fs.readFileSync(bundle));
