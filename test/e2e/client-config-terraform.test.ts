@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { loadSetup } from '../fixtures/load-setup.js';
 import { findTerraform, lockHashes, terraform } from '../fixtures/terraform.js';
 import { startServe } from '../fixtures/tfmirror.js';
@@ -22,7 +23,7 @@ function httpsGetJson(url: string, ca: Buffer): Promise<{ networkMirror: { hcl: 
   });
 }
 
-e2e('terraform init installs with either form GET /client-config hands out, pulling through on first use', async (t) => {
+e2e('terraform init installs with either form GET /client-config hands out, pulling through on first use, and both installs are counted', async (t) => {
   const s = await loadSetup([{ namespace: 'acme', type: 'widget', versions: { '1.2.0': ['linux_amd64', 'darwin_arm64'] } }]);
   t.teardown(() => s.close());
   const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_PULL_THROUGH_ENABLED: 'true' }, { cwd: s.dir });
@@ -51,4 +52,18 @@ e2e('terraform init installs with either form GET /client-config hands out, pull
     }
   }
   t.is(s.registry.requests(/\.zip$/), 1, 'the second form installed what the first pulled: one archive download upstream');
+
+  t.is(await server.stop(), 0); // flushes the download counts
+  const db = new Database(path.join(s.dir, 'data', 'tfmirror.db'), { readonly: true });
+  t.teardown(() => db.close());
+  const row = db
+    .prepare(
+      `SELECT pv.origin, pk.download_count AS count, pk.first_download_at AS first, pk.last_download_at AS last
+         FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id WHERE pk.os = 'linux' AND pk.arch = 'amd64'`,
+    )
+    .get() as { origin: string; count: number; first: string | null; last: string | null };
+  t.is(row.origin, 'pulled');
+  t.is(row.count, 2, 'the pulling download and the later one from the store');
+  t.truthy(row.first);
+  t.true(row.first! <= row.last!);
 });
