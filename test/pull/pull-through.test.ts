@@ -200,6 +200,16 @@ test('concurrent archive misses share one download, and joiners count as coalesc
   t.true(s.seam.stats.coalesced >= 7);
 });
 
+test('while the upstream is backing off, an archive miss of a cached release answers at once and downloads nothing', async (t) => {
+  const s = setup();
+  s.metadata.retryAt = Date.now() + 20_000;
+  const started = Date.now();
+  const err = await t.throwsAsync(s.mirror.archive(nullId, 'terraform-provider-null_3.2.0_linux_amd64.zip', '3.2.0'), { name: 'UpstreamBackingOff' });
+  t.true((err as { retryAfterSeconds?: number }).retryAfterSeconds! >= 19);
+  t.is(s.puller.downloads, 0);
+  t.true(Date.now() - started < 500);
+});
+
 test('an archive named in no upstream release is not found', async (t) => {
   const s = setup();
   await t.throwsAsync(s.mirror.archive(nullId, 'terraform-provider-null_3.2.0_plan9_amd64.zip', '3.2.0'), { name: 'NotFound' });

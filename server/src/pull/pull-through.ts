@@ -10,7 +10,7 @@
 import type { ProviderIdentity } from '../db/providers.js';
 import { DomainError, NotFound, Unavailable } from '../errors.js';
 import type { MissAnswer, MissHandler } from '../mirror/service.js';
-import { UpstreamUnavailable } from '../upstream/errors.js';
+import { UpstreamBackingOff, UpstreamUnavailable } from '../upstream/errors.js';
 import type { UpstreamVersion } from '../upstream/documents.js';
 import type { ArchivePuller, Cached, PulledArchive, UpstreamMetadata, VerifiedRelease } from './ports.js';
 
@@ -103,6 +103,11 @@ export class PullThrough implements MissHandler {
       const release = await this.shared(`r|${address(id)}|${version}`, () => this.opts.metadata.release(id, version));
       const platform = Object.keys(release.value.archives).find((p) => release.value.archives[p]?.filename === filename);
       if (platform === undefined) return this.refused(`no archive ${filename} in release ${version} of ${address(id)}`);
+      // A cached release must not send a download to an upstream that is being left alone.
+      const health = this.opts.metadata.health(id.hostname);
+      if (health.state === 'backing_off') {
+        throw new UpstreamBackingOff(id.hostname, ((health.retryAt ?? this.now()) - this.now()) / 1000);
+      }
       const pulled = await this.opts.puller.pull(id, release.value, platform, signal);
       if (pulled.via === 'joined') this.stats.coalesced++;
       if (pulled.via === 'store') this.stats.hits++;
