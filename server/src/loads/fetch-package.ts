@@ -4,7 +4,7 @@ import type { PackageHolder } from '../db/package-holders.js';
 import type { ProviderIdentity, ProviderRepository } from '../db/providers.js';
 import { IntegrityError } from '../errors.js';
 import type { HandlerContext, JobHandler } from '../jobs/worker-pool.js';
-import { ingestPackage } from '../packages/ingest.js';
+import { ingestPackage, type PackageCandidate } from '../packages/ingest.js';
 import { parseSourceAddress } from '../providers/address.js';
 import { shasumsKey, signatureKey, signingKeysKey } from '../providers/keys.js';
 import { parsePlatform } from '../providers/platform.js';
@@ -81,8 +81,7 @@ async function fetchSigned(deps: FetchPackageDeps, registry: ProviderRegistry, i
   verifyShasumsLine(shasums, info.filename, info.shasum);
   const verified = await verifySignature(shasums, signature, info.signingKeys);
 
-  const staged = await download(registry, info, deps.staging, ctx);
-  try {
+  await ingestDownload(deps, registry, info, c, ctx, async (staged) => {
     assertSha256(staged.sha256, info.shasum, info.filename);
     const evidence = {
       shasumsKey: shasumsKey(c.provider, c.version),
@@ -94,23 +93,8 @@ async function fetchSigned(deps: FetchPackageDeps, registry: ProviderRegistry, i
     await storeVersionFile(deps.store, evidence.signatureKey, signature, { signal: ctx.signal });
     const keys = Buffer.from(JSON.stringify(info.signingKeys));
     await storeVersionFile(deps.store, signingKeysKey(c.provider, c.version), keys, { contentType: 'application/json', signal: ctx.signal });
-    await ingestPackage(
-      { store: deps.store, providers: deps.providers, limits: deps.limits },
-      {
-        ...c,
-        filename: info.filename,
-        file: staged.file,
-        sha256: staged.sha256,
-        origin: 'loaded',
-        protocols: info.protocols,
-        evidence,
-        expected: { sha256: info.shasum, ...(c.lockH1 ? { h1: c.lockH1 } : {}) },
-      },
-      ctx.signal,
-    );
-  } finally {
-    deps.staging.remove(staged.file);
-  }
+    return { evidence, expected: { sha256: info.shasum, ...(c.lockH1 ? { h1: c.lockH1 } : {}) } };
+  });
 }
 
 /**
@@ -124,20 +108,31 @@ async function fetchUnsigned(deps: FetchPackageDeps, registry: ProviderRegistry,
   const h1 = info.trust?.kind === 'unsigned' ? info.trust.h1 : [];
   if (info.shasumsUrl !== '') verifyShasumsLine(await registry.fetchBytes(info.shasumsUrl, UPSTREAM_LIMITS.shasums, ctx.signal), info.filename, info.shasum);
   if (info.shasum === '' && h1.length === 0) throw new IntegrityError(`${info.filename}: the upstream lists no hash to verify it against`);
+  await ingestDownload(deps, registry, info, c, ctx, async (staged) => {
+    if (info.shasum !== '') assertSha256(staged.sha256, info.shasum, info.filename);
+    return { expected: { ...(info.shasum === '' ? {} : { sha256: info.shasum }), h1 } };
+  });
+}
+
+/**
+ * Downloads the archive to staging, lets `check` verify it (and store what
+ * goes with it), then ingests it as a loaded package; the staging file is
+ * removed whatever happens.
+ */
+async function ingestDownload(
+  deps: FetchPackageDeps,
+  registry: ProviderRegistry,
+  info: DownloadInfo,
+  c: Candidate,
+  ctx: HandlerContext,
+  check: (staged: { file: string; sha256: string }) => Promise<Pick<PackageCandidate, 'evidence' | 'expected'>>,
+): Promise<void> {
   const staged = await download(registry, info, deps.staging, ctx);
   try {
-    if (info.shasum !== '') assertSha256(staged.sha256, info.shasum, info.filename);
+    const checked = await check(staged);
     await ingestPackage(
       { store: deps.store, providers: deps.providers, limits: deps.limits },
-      {
-        ...c,
-        filename: info.filename,
-        file: staged.file,
-        sha256: staged.sha256,
-        origin: 'loaded',
-        protocols: info.protocols,
-        expected: { ...(info.shasum === '' ? {} : { sha256: info.shasum }), h1 },
-      },
+      { ...c, filename: info.filename, file: staged.file, sha256: staged.sha256, origin: 'loaded', protocols: info.protocols, ...checked },
       ctx.signal,
     );
   } finally {

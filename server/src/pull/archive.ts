@@ -26,7 +26,7 @@ import type { StagingArea } from '../loads/staging.js';
 import { ingestPackage } from '../packages/ingest.js';
 import { shasumsKey, signatureKey, signingKeysKey } from '../providers/keys.js';
 import type { ObjectStore } from '../storage/store.js';
-import { abortError } from '../storage/streaming.js';
+import { untilAborted } from '../storage/streaming.js';
 import type { ProviderRegistry } from '../upstream/registry.js';
 import type { ArchivePuller, PulledArchive, ReleaseArchive, VerifiedRelease } from './ports.js';
 import { GrowingFile } from './tee.js';
@@ -339,12 +339,3 @@ function describe(id: ProviderIdentity): string {
   return `${id.hostname}/${id.namespace}/${id.type}`;
 }
 
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}

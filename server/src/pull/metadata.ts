@@ -25,7 +25,7 @@ import { isBusy, whenNotBusy } from '../db/database.js';
 import type { ProviderIdentity } from '../db/providers.js';
 import type { UpstreamCacheEntry, UpstreamCacheKind, UpstreamCacheRepository } from '../db/upstream-cache.js';
 import { isValidVersion } from '../providers/version.js';
-import { abortError } from '../storage/streaming.js';
+import { abortError, untilAborted } from '../storage/streaming.js';
 import type { UpstreamVersion } from '../upstream/documents.js';
 import { InvalidUpstreamResponse, UpstreamBackingOff, UpstreamTimeout } from '../upstream/errors.js';
 import type { HttpClientOptions } from '../upstream/http.js';
@@ -366,12 +366,3 @@ function decodeRelease(row: UpstreamCacheEntry): VerifiedRelease {
   return { ...body, shasums: row.shasums ?? Buffer.alloc(0), signature: row.signature ?? undefined };
 }
 
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}

@@ -51,3 +51,17 @@ export function abortError(signal: AbortSignal | undefined): Error {
     code: 'ABORT_ERR',
   });
 }
+
+/**
+ * Waits for a shared promise on behalf of one caller: the caller's abort
+ * rejects only its own wait, never the work others are waiting for too.
+ */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -17,7 +17,7 @@ import { isSha256Hex, parseHash } from '../providers/hashes.js';
 import { packageFilename } from '../providers/keys.js';
 import { type Platform, formatPlatform, isKnownArch, isKnownOs, platformOf } from '../providers/platform.js';
 import { isValidVersion } from '../providers/version.js';
-import { abortError } from '../storage/streaming.js';
+import { untilAborted } from '../storage/streaming.js';
 import { type DownloadInfo, type UpstreamVersion, type VersionList, resolveUrl } from './documents.js';
 import { InvalidUpstreamResponse, describeUrl } from './errors.js';
 import type { HttpClient, HttpStats, StreamedResponse } from './http.js';
@@ -222,12 +222,3 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}

@@ -10,7 +10,7 @@ import { InvalidInput, NotFound } from '../errors.js';
 import { isValidHostname } from '../providers/address.js';
 import { formatPlatform, platformOf } from '../providers/platform.js';
 import { isValidVersion } from '../providers/version.js';
-import { abortError } from '../storage/streaming.js';
+import { abortError, untilAborted } from '../storage/streaming.js';
 import { type DownloadInfo, type VersionList, parseDiscovery, parseDownloadInfo, parseVersionList } from './documents.js';
 import { InvalidUpstreamResponse, UnknownUpstream, describeContentType, describeUrl } from './errors.js';
 import type { HttpClient, HttpStats, StreamedResponse } from './http.js';
@@ -225,15 +225,6 @@ export class RegistryClients {
   }
 }
 
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
