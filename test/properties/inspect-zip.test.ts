@@ -28,9 +28,6 @@ let dir = '';
 let counter = 0;
 const tmp = (): string => join(dir, `${counter++}.zip`);
 
-test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tfm-zip-props-'));
-});
 test.after.always(async () => {
   await rm(dir, { recursive: true, force: true });
 });
@@ -62,7 +59,9 @@ async function zipBytes(es: readonly ZipFixtureEntry[], raw: boolean): Promise<B
 
 /** A handful of valid archives to mutate, built once (yazl is not fast enough to build one per case). */
 let seeds: Buffer[] = [];
+// One hook: ava runs before hooks concurrently, and the seeds need the directory.
 test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tfm-zip-props-'));
   const samples = fc.sample(fc.oneof(entries, withDirectories), { seed: 7, numRuns: 12 });
   seeds = await Promise.all(samples.map((es, i) => zipBytes(es, i % 3 === 2)));
 });
