@@ -133,8 +133,9 @@ e2e('a bad signature upstream fails the version document, naming the signature, 
   const { s, server, bundle, get } = await start(t);
   s.registry.fault({ fault: { kind: 'badSignature' } });
   const doc = await get('registry.terraform.io/hashicorp/null/3.2.1.json');
-  t.not(doc.status, 200);
+  t.is(doc.status, 502, 'the upstream is at fault, not the client');
   t.regex(doc.body.toString(), /signature/i, doc.body.toString());
+  t.regex(doc.body.toString(), /"upstream":"registry\.terraform\.io"/);
   const ws = terraformWorkspace(path.join(s.dir, 'badsig'), server.url, nullTf());
   const init = await terraform(['init', '-no-color', '-input=false'], { cwd: ws.cwd, env: { ...ws.env, SSL_CERT_FILE: bundle } });
   t.not(init.code, 0, init.output);

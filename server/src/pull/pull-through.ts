@@ -8,9 +8,9 @@
  */
 
 import type { ProviderIdentity } from '../db/providers.js';
-import { DomainError, NotFound, Unavailable } from '../errors.js';
+import { DomainError, IntegrityError, NotFound, Unavailable } from '../errors.js';
 import type { MissAnswer, MissHandler } from '../mirror/service.js';
-import { UpstreamBackingOff, UpstreamUnavailable } from '../upstream/errors.js';
+import { UpstreamBackingOff, UpstreamIntegrityFailure, UpstreamUnavailable } from '../upstream/errors.js';
 import type { UpstreamVersion } from '../upstream/documents.js';
 import type { ArchivePuller, Cached, PulledArchive, UpstreamMetadata, VerifiedRelease } from './ports.js';
 
@@ -184,6 +184,7 @@ export class PullThrough implements MissHandler {
    * upstream is back. Backing-off errors are Unavailable already.
    */
   private asMissError(id: ProviderIdentity, err: unknown): unknown {
+    if (err instanceof IntegrityError) return new UpstreamIntegrityFailure(id.hostname, err);
     if (!(err instanceof UpstreamUnavailable)) return err;
     const health = this.opts.metadata.health(id.hostname);
     const seconds = health.retryAt !== undefined ? Math.max(1, Math.ceil((health.retryAt - this.now()) / 1000)) : DEFAULT_RETRY_AFTER_SECONDS;

@@ -141,3 +141,17 @@ export class UpstreamBackingOff extends Unavailable {
     super(`upstream ${hostname} is unavailable; not asking it again for ${seconds} s`, { ...options, retryAfterSeconds: seconds });
   }
 }
+
+/**
+ * A release or archive an upstream served that failed Terraform's checks
+ * (signature, SHA256SUMS, sha256), met on a client's read: the upstream is at
+ * fault (502), not the client's request (which a 422 would blame). The
+ * message names the check; the write path keeps the plain IntegrityError.
+ */
+export class UpstreamIntegrityFailure extends UpstreamError {
+  readonly retryable = false;
+
+  constructor(hostname: string, cause: Error) {
+    super(`upstream ${hostname} served a release that failed verification: ${cause.message}`, hostname, { cause });
+  }
+}
