@@ -142,7 +142,8 @@ export function statusFrom(object: MirrorResource, server: ServerStatus | undefi
 
   let ready: ConditionSpec;
   if (server.desired > 0 && server.ready === server.desired && server.problems.length === 0) {
-    ready = { status: 'True', reason: 'AllMirrored', message: `all ${server.desired} packages mirrored` };
+    const notices = (server.notices ?? []).join('; ');
+    ready = { status: 'True', reason: 'AllMirrored', message: `all ${server.desired} packages mirrored${notices ? ` (${notices})` : ''}` };
   } else if (server.desired === 0 && !progressing) {
     ready = { status: 'False', reason: 'NothingResolved', message: problems || 'the spec resolves to no packages' };
   } else if (progressing) {

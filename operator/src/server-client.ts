@@ -29,6 +29,8 @@ export interface ServerStatus {
   failures: ServerFailure[];
   resolvedVersions: string[];
   problems: string[];
+  /** Said about the plan without being a problem (e.g. resolved against held versions while the upstream was unreachable); absent from older servers. */
+  notices?: string[];
   lastSyncTime: string | null;
 }
 

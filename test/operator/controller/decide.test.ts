@@ -227,3 +227,10 @@ test('decide does not modify the object it is given', (t) => {
 for (const [text, ms] of [['1h', 3_600_000], ['30m', 1_800_000], ['6h', 21_600_000], ['1h30m', 5_400_000], ['90s', 90_000], [undefined, 3_600_000], ['soon', 3_600_000]] as const) {
   test(`sync interval ${String(text)} is ${ms} ms`, (t) => t.is(parseDuration(text), ms));
 }
+
+test('a set resolved against held versions while its upstream was unreachable is Ready, and its message says so', (t) => {
+  const notice = 'hashicorp/null: upstream unreachable; resolved against held versions';
+  const d = decide({ object: set({ status: { observedGeneration: 1 } }), server: server({ notices: [notice] }), now: NOW });
+  t.like(condition(d, 'Ready'), { status: 'True', reason: 'AllMirrored' });
+  t.true(condition(d, 'Ready')!.message.includes(notice));
+});
