@@ -48,7 +48,7 @@ export function createApp(deps: AppDeps): Koa {
     store: deps.store,
     onCheckFailed: (check, err) => deps.logger.warn({ check, err }, 'readiness check failed'),
   });
-  app.use(health.routes());
+  mount(app, health);
   const serveMirror = deps.serveMirror ?? true;
   app.use(async (ctx, next) => {
     if (serveMirror && ctx.path === '/.well-known/terraform.json') {
@@ -61,8 +61,7 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   });
   for (const r of deps.routers ?? []) {
-    app.use(r.routes());
-    app.use(r.allowedMethods());
+    mount(app, r);
   }
   // Anything else under the admin prefix is a JSON 404, not a provider lookup.
   app.use(async (ctx, next) => {
@@ -80,12 +79,35 @@ export function createApp(deps: AppDeps): Koa {
     });
     return app;
   }
-  if (deps.clientConfig) app.use(clientConfigRoutes(deps.clientConfig).routes());
+  if (deps.clientConfig) mount(app, clientConfigRoutes(deps.clientConfig), { allowedMethods: false });
   const registry = registryRoutes(deps.mirror);
-  app.use(registry.routes());
-  app.use(registry.allowedMethods());
+  mount(app, registry);
   const mirror = mirrorRoutes(deps);
   app.use(mirror.routes());
   app.use(mirror.allowedMethods());
   return app;
+}
+
+/**
+ * Mounts a router so that it runs only for paths one of its routes can match:
+ * a router tests every route's pattern on every request it sees, and a warm
+ * mirror read would otherwise pay for all the admin API's routes. Paths are
+ * compared case-insensitively, as the router matches them.
+ */
+function mount(app: Koa, router: Router, opts: { allowedMethods?: boolean } = {}): void {
+  const handlers = [router.routes(), ...(opts.allowedMethods === false ? [] : [router.allowedMethods()])] as Koa.Middleware[];
+  const prefixes = [...new Set(router.stack.map((layer) => String(layer.path).split(/[:(*]/)[0]!.toLowerCase()))];
+  if (prefixes.some((p) => p === '' || p === '/')) {
+    for (const h of handlers) app.use(h);
+    return;
+  }
+  const mayMatch = (path: string) => {
+    const lower = path.toLowerCase();
+    return prefixes.some((p) => lower.startsWith(p));
+  };
+  for (const h of handlers) {
+    const guarded: Koa.Middleware = (ctx, next) => (mayMatch(ctx.path) ? h(ctx, next) : next());
+    // @koa/router marks its dispatch middleware with the router; keep that, so what is mounted can be listed.
+    app.use(Object.assign(guarded, { router: (h as { router?: Router }).router }));
+  }
 }

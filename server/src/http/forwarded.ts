@@ -57,7 +57,8 @@ export function forwardedHeaders(trusted: TrustedProxies): Koa.Middleware {
     const headers = ctx.req.headers;
     const peer = ctx.req.socket.remoteAddress;
     if (!trusted.trusts(peer)) {
-      for (const h of FORWARDED_HEADERS) delete headers[h];
+      // Deleting only what is there: a delete on the headers object makes every later header read slower.
+      for (const h of FORWARDED_HEADERS) if (headers[h] !== undefined) delete headers[h];
       return next();
     }
     headers['x-forwarded-for'] = trusted.clientAddress(peer!, joined(headers['x-forwarded-for']));

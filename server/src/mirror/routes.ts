@@ -26,10 +26,10 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
   const router = new Router();
   const dispatch = async (ctx: Koa.Context, segments: string[]) => {
     const path = parseMirrorPath(segments);
-    const signal = clientGone(ctx);
+    const signal = () => clientGone(ctx);
     if (path.kind === 'index') return sendDocument(ctx, await deps.mirror.index(path.provider, signal));
     if (path.kind === 'version') return sendDocument(ctx, await deps.mirror.version(path.provider, path.version, signal));
-    const ref = await deps.mirror.archive(path.provider, path.file, path.version, signal);
+    const ref = await deps.mirror.archive(path.provider, path.file, path.version, signal());
     if ('pulled' in ref) {
       sendPulledArchive(ctx, ref);
       // The bytes are released only once the package is published, so a completed response has a row to count.

@@ -132,12 +132,12 @@ export class MirrorService {
     }
   }
 
-  async index(id: ProviderIdentity, signal?: AbortSignal): Promise<Document> {
+  async index(id: ProviderIdentity, signal?: SignalSource): Promise<Document> {
     return this.cached(`i|${key(id)}`, async () => {
       const provider = this.providers.findProvider(id);
       if (provider?.status === 'blocked') return hidden(id);
       const held = provider ? this.providers.listVersions(provider.id) : [];
-      const miss = await this.missHandler.versions(id, held.length > 0, signal);
+      const miss = await this.missHandler.versions(id, held.length > 0, signalOf(signal));
       if (miss.outcome === 'refused') return missing(`provider ${key(id)} is not in this mirror`, miss.ttlMs);
       const upstream = miss.outcome === 'hit' ? [] : miss.value.map((v) => v.version);
       const versions = [...new Set([...held, ...upstream])];
@@ -145,12 +145,12 @@ export class MirrorService {
     }) as Promise<Document>;
   }
 
-  async version(id: ProviderIdentity, version: string, signal?: AbortSignal): Promise<Document> {
+  async version(id: ProviderIdentity, version: string, signal?: SignalSource): Promise<Document> {
     return this.cached(`v|${key(id)}|${version}`, async () => {
       const provider = this.providers.findProvider(id);
       if (provider?.status === 'blocked') return hidden(id);
       const packages = provider ? this.providers.listPackages(provider.id, version) : [];
-      const miss = await this.missHandler.release(id, version, packages.length > 0, signal);
+      const miss = await this.missHandler.release(id, version, packages.length > 0, signalOf(signal));
       if (miss.outcome === 'refused') return missing(`version ${version} of ${key(id)} is not in this mirror`, miss.ttlMs);
       const release = miss.outcome === 'hit' ? undefined : miss.value;
       return { entry: render(presentVersion(packages, release), provider?.status ?? 'active'), ttlMs: miss.ttlMs };
@@ -264,6 +264,13 @@ function hidden(id: ProviderIdentity): Loaded {
 
 function missing(message: string, ttlMs?: number): Loaded {
   return { entry: { missing: true, message }, ttlMs };
+}
+
+/** A signal, or how to make one: a warm read answered from the cache never needs one, so it need not pay for it. */
+export type SignalSource = AbortSignal | (() => AbortSignal);
+
+function signalOf(source: SignalSource | undefined): AbortSignal | undefined {
+  return typeof source === 'function' ? source() : source;
 }
 
 function key(id: ProviderIdentity): string {
