@@ -18,6 +18,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { FakeKubeApiserver, type FakeKubeOptions } from '../fixtures/fake-kube-apiserver.js';
+import { waitFor as waitUntil } from '../fixtures/wait.js';
 
 const CR = { group: 'tfmirror.dev', version: 'v1alpha1', plural: 'providersets' } as const;
 const NOW = new Date('2026-01-02T03:04:05.678Z');
@@ -71,13 +72,7 @@ async function apiError(promise: Promise<unknown>): Promise<{ code: number; body
   throw new Error('expected the call to fail');
 }
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = (what: string, predicate: () => boolean, timeoutMs = 3000) => waitUntil(what, predicate, timeoutMs);
 
 test('discovery lets the generic object client find the custom resource plural', async (t) => {
   await withFake({}, async (fake) => {

@@ -4,15 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { jobRoutes } from '../../server/src/admin/jobs/routes.js';
-import { providerSetRoutes } from '../../server/src/admin/provider-sets/index.js';
-import { ProviderSetService } from '../../server/src/admin/provider-sets/service.js';
-import { ProviderSetRepository } from '../../server/src/db/provider-sets.js';
 import { heldVersionsIn, planLoad } from '../../server/src/loads/plan.js';
 import { parseDefinitions } from '../../server/src/providers/definitions/index.js';
 import { RegistryClients } from '../../server/src/upstream/registry.js';
 import { UnknownUpstream, UpstreamUnavailable } from '../../server/src/upstream/errors.js';
 import type { ProviderRegistry } from '../../server/src/upstream/registry.js';
 import { createWorld, fakeRegistries, seedPackage, startAdmin, type World } from '../admin/routes/helpers.js';
+import { startProviderSetAdmin } from '../admin/provider-sets/helpers.js';
 import { writeMirrorDirectory } from '../fixtures/mirror-directory.js';
 import { runCli } from '../fixtures/tfmirror.js';
 
@@ -63,16 +61,7 @@ async function seedImported(world: World): Promise<void> {
 async function setup(registries: { get(hostname: string): ProviderRegistry }) {
   const world = await createWorld();
   await seedImported(world);
-  const sets = new ProviderSetService({
-    sets: new ProviderSetRepository(world.db),
-    providers: world.providers,
-    jobs: world.jobs,
-    store: world.store,
-    registries,
-    maxAttempts: 1,
-    invalidate: world.invalidate,
-  });
-  const server = await startAdmin(providerSetRoutes({ sets }));
+  const server = await startProviderSetAdmin(world, registries);
   const close = () => server.close().finally(() => world.close());
   const put = (name: string, providers: unknown[]) =>
     server.call('PUT', `/provider-sets/ProviderSet/team-a/${name}`, { token: 'operator-token', body: { uid: `uid-${name}`, generation: 1, kind: 'ProviderSet', spec: { providers } } });

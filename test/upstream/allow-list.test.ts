@@ -6,13 +6,11 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import { jobRoutes } from '../../server/src/admin/jobs/routes.js';
-import { providerSetRoutes } from '../../server/src/admin/provider-sets/index.js';
-import { ProviderSetService } from '../../server/src/admin/provider-sets/service.js';
-import { ProviderSetRepository } from '../../server/src/db/provider-sets.js';
 import { Metrics } from '../../server/src/metrics/index.js';
 import { RegistryClients } from '../../server/src/upstream/registry.js';
 import { type LoadSetup, loadSetup } from '../fixtures/load-setup.js';
 import { runCli } from '../fixtures/tfmirror.js';
+import { startProviderSetAdmin } from '../admin/provider-sets/helpers.js';
 import { createWorld, startAdmin, type World } from '../admin/routes/helpers.js';
 
 const test = anyTest as TestFn<{ s: LoadSetup }>;
@@ -82,16 +80,7 @@ test.serial('PUT of a provider set refuses a hostname without an upstream with 4
   const { s } = t.context;
   const world = await createWorld();
   const registries = clientsFor(s);
-  const sets = new ProviderSetService({
-    sets: new ProviderSetRepository(world.db),
-    providers: world.providers,
-    jobs: world.jobs,
-    store: world.store,
-    registries,
-    maxAttempts: 1,
-    invalidate: world.invalidate,
-  });
-  const server = await startAdmin(providerSetRoutes({ sets }));
+  const server = await startProviderSetAdmin(world, registries);
   t.teardown(async () => {
     await server.close();
     registries.close();

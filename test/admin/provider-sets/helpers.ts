@@ -3,7 +3,8 @@ import { providerSetRoutes } from '../../../server/src/admin/provider-sets/index
 import { ProviderSetService } from '../../../server/src/admin/provider-sets/service.js';
 import { ProviderSetRepository } from '../../../server/src/db/provider-sets.js';
 import type { UpstreamVersion } from '../../../server/src/upstream/documents.js';
-import { createWorld, fakeRegistries, startAdmin } from '../routes/helpers.js';
+import type { ProviderRegistry } from '../../../server/src/upstream/registry.js';
+import { createWorld, fakeRegistries, startAdmin, type World } from '../routes/helpers.js';
 
 export const NOW = Date.parse('2025-03-04T05:06:07.000Z');
 export const AWS = 'registry.terraform.io/hashicorp/aws';
@@ -21,11 +22,8 @@ export function upstream(): Record<string, UpstreamVersion[]> {
   };
 }
 
-export async function setup() {
-  const world = await createWorld();
-  const versions = upstream();
-  const registries = fakeRegistries(versions);
-  let clock = NOW;
+/** The provider-set routes over `world`, planning against `registries`, one attempt per item. */
+export function startProviderSetAdmin(world: World, registries: { get(hostname: string): ProviderRegistry }, now?: () => number) {
   const sets = new ProviderSetService({
     sets: new ProviderSetRepository(world.db),
     providers: world.providers,
@@ -34,9 +32,17 @@ export async function setup() {
     registries,
     maxAttempts: 1,
     invalidate: world.invalidate,
-    now: () => clock,
+    ...(now ? { now } : {}),
   });
-  const server = await startAdmin(providerSetRoutes({ sets }));
+  return startAdmin(providerSetRoutes({ sets }));
+}
+
+export async function setup() {
+  const world = await createWorld();
+  const versions = upstream();
+  const registries = fakeRegistries(versions);
+  let clock = NOW;
+  const server = await startProviderSetAdmin(world, registries, () => clock);
   const jobCount = () => world.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM jobs').get()!.n;
   return {
     world,

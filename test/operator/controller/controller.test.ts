@@ -5,6 +5,7 @@ import { Controller } from '../../../operator/src/controller.js';
 import { FINALIZER } from '../../../operator/src/decide.js';
 import { FakeKubeApiserver, type KubeObject } from '../../fixtures/fake-kube-apiserver.js';
 import { FakeServerClient } from './fake-server-client.js';
+import { waitFor } from '../../fixtures/wait.js';
 
 const CR = { group: 'tfmirror.dev', version: 'v1alpha1', plural: 'providersets' } as const;
 const logger = pino({ level: 'silent' });
@@ -44,13 +45,6 @@ function providerSet(name: string, spec: Record<string, unknown> = {}): Record<s
   };
 }
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const stored = (fake: FakeKubeApiserver, name: string, kind = 'ProviderSet'): KubeObject | undefined =>
   fake.objects(kind).find((o) => o.metadata.name === name);

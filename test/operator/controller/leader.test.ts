@@ -2,16 +2,10 @@ import test from 'ava';
 import pino from 'pino';
 import { LEASE_NAME, LeaderElector } from '../../../operator/src/leader.js';
 import { FakeKubeApiserver } from '../../fixtures/fake-kube-apiserver.js';
+import { waitFor } from '../../fixtures/wait.js';
 
 const logger = pino({ level: 'silent' });
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function candidate(fake: FakeKubeApiserver, identity: string, log: string[], timing: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number }) {
   return new LeaderElector({

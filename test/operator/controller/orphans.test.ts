@@ -4,24 +4,13 @@ import pino from 'pino';
 import { Controller } from '../../../operator/src/controller.js';
 import { FakeKubeApiserver } from '../../fixtures/fake-kube-apiserver.js';
 import { FakeServerClient } from './fake-server-client.js';
+import { waitFor } from '../../fixtures/wait.js';
+import { CR, providerSetBody } from './kube-objects.js';
 
 const logger = pino({ level: 'silent' });
-const CR = { group: 'tfmirror.dev', version: 'v1alpha1', plural: 'providersets', namespace: 'ns' } as const;
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
-const body = (name: string) => ({
-  apiVersion: 'tfmirror.dev/v1alpha1',
-  kind: 'ProviderSet',
-  metadata: { name },
-  spec: { providers: [{ source: 'hashicorp/null', versions: ['3.2.0'], platforms: ['linux_amd64'] }] },
-});
+const body = providerSetBody;
 
 const controller = (fake: FakeKubeApiserver, server: FakeServerClient, namespace?: string) =>
   new Controller({ kubeConfig: fake.kubeConfig(), server, logger, namespace, restartBackoffMs: { initial: 20, max: 100 } });
