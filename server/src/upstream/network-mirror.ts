@@ -19,10 +19,10 @@ import { type Platform, formatPlatform, isKnownArch, isKnownOs, platformOf } fro
 import { isValidVersion } from '../providers/version.js';
 import { untilAborted } from '../storage/streaming.js';
 import { type DownloadInfo, type UpstreamVersion, type VersionList, resolveUrl } from './documents.js';
-import { InvalidUpstreamResponse, describeUrl } from './errors.js';
+import { InvalidUpstreamResponse } from './errors.js';
 import type { HttpClient, HttpStats, StreamedResponse } from './http.js';
 import type { UpstreamClient } from './registry.js';
-import { type UpstreamHttpOptions, assertProvider, notFoundAs, upstreamHttpClient } from './upstream-http.js';
+import { type UpstreamHttpOptions, assertProvider, downloadArchive, fetchReleaseFile, notFoundAs, upstreamHttpClient } from './upstream-http.js';
 
 export interface NetworkMirrorClientOptions extends UpstreamHttpOptions {
   /** The provider hostname this upstream stands for; it is the first path segment under the mirror's base. */
@@ -120,13 +120,12 @@ export class NetworkMirrorClient implements UpstreamClient {
     };
   }
 
-  async fetchBytes(url: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
-    const res = await notFoundAs(this.http.getBuffer(url, { limit, signal }), () => `${describeUrl(url)} not found upstream`);
-    return res.body;
+  fetchBytes(url: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
+    return fetchReleaseFile(this.http, url, limit, signal);
   }
 
   download(url: string, signal?: AbortSignal): Promise<StreamedResponse> {
-    return notFoundAs(this.http.getStream(url, { signal, maxBytes: this.options.downloadMaxBytes }), () => `${describeUrl(url)} not found upstream`);
+    return downloadArchive(this.http, url, this.options.downloadMaxBytes, signal);
   }
 
   stats(): HttpStats {

@@ -15,7 +15,7 @@ import { type DownloadInfo, type VersionList, parseDiscovery, parseDownloadInfo,
 import { InvalidUpstreamResponse, UnknownUpstream, describeContentType, describeUrl } from './errors.js';
 import type { HttpClient, HttpStats, StreamedResponse } from './http.js';
 import { NetworkMirrorClient } from './network-mirror.js';
-import { type UpstreamHttpOptions, assertProvider, notFoundAs, upstreamHttpClient } from './upstream-http.js';
+import { type UpstreamHttpOptions, assertProvider, downloadArchive, fetchReleaseFile, notFoundAs, upstreamHttpClient } from './upstream-http.js';
 
 /** Response size bounds, per document kind (the largest real ones are far below). */
 export const UPSTREAM_LIMITS = {
@@ -133,9 +133,8 @@ export class RegistryClient implements UpstreamClient {
     return parseDownloadInfo(res.value, res.url, platform, { allowUnsigned: this.options.allowUnsigned, upstream: this.hostname });
   }
 
-  async fetchBytes(url: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
-    const res = await notFoundAs(this.http.getBuffer(url, { limit, signal }), () => `${describeUrl(url)} not found upstream`);
-    return res.body;
+  fetchBytes(url: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
+    return fetchReleaseFile(this.http, url, limit, signal);
   }
 
   async fetchText(url: string, limit: number, signal?: AbortSignal): Promise<string> {
@@ -143,7 +142,7 @@ export class RegistryClient implements UpstreamClient {
   }
 
   download(url: string, signal?: AbortSignal): Promise<StreamedResponse> {
-    return notFoundAs(this.http.getStream(url, { signal, maxBytes: this.options.downloadMaxBytes }), () => `${describeUrl(url)} not found upstream`);
+    return downloadArchive(this.http, url, this.options.downloadMaxBytes, signal);
   }
 
   stats(): HttpStats {

@@ -9,7 +9,8 @@
 import type { LookupFunction } from 'node:net';
 import { InvalidInput, NotFound } from '../errors.js';
 import { isValidNamespace, isValidType } from '../providers/address.js';
-import { HttpClient, type HttpClientOptions } from './http.js';
+import { HttpClient, type HttpClientOptions, type StreamedResponse } from './http.js';
+import { describeUrl } from './errors.js';
 import { type AddressClassifier, isOnPrivateNetwork } from './reach.js';
 
 export interface UpstreamHttpOptions extends Omit<HttpClientOptions, 'reach'> {
@@ -47,4 +48,14 @@ export async function notFoundAs<T>(p: Promise<T>, message: () => string): Promi
     if (err instanceof NotFound) throw new NotFound(message(), { cause: err });
     throw err;
   }
+}
+
+/** A release file read whole (SHA256SUMS, .sig), as the exact bytes served: what both upstream adapters fetch alike. */
+export async function fetchReleaseFile(http: HttpClient, url: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
+  return (await notFoundAs(http.getBuffer(url, { limit, signal }), () => `${describeUrl(url)} not found upstream`)).body;
+}
+
+/** An archive as a stream, bounded by `maxBytes` (default: the client's download limit). */
+export function downloadArchive(http: HttpClient, url: string, maxBytes: number | undefined, signal?: AbortSignal): Promise<StreamedResponse> {
+  return notFoundAs(http.getStream(url, { signal, maxBytes }), () => `${describeUrl(url)} not found upstream`);
 }
