@@ -1,7 +1,7 @@
 import type { Database } from './database.js';
 import { InvalidInput } from '../errors.js';
 
-export type SetKind = 'ProviderSet' | 'ProviderMirror';
+export type SetKind = 'ProviderSet' | 'ProviderMirror' | 'ModuleSet';
 
 /** A provider set's identity: the kind is part of it (a ProviderSet and a ProviderMirror may share a name). */
 export interface SetIdentity {
@@ -27,7 +27,7 @@ export function formatHolder(h: PackageHolder): string {
 
 export function parseHolder(s: string): PackageHolder {
   if (s === 'imported' || s === 'loaded' || s === 'pulled') return { kind: s };
-  const m = /^set:(ProviderSet|ProviderMirror)\/([^/]+)\/([^/]+)$/.exec(s);
+  const m = /^set:(ProviderSet|ProviderMirror|ModuleSet)\/([^/]+)\/([^/]+)$/.exec(s);
   if (!m) throw new InvalidInput(`invalid package holder ${JSON.stringify(s)}`);
   return { kind: 'set', set: { kind: m[1] as SetKind, namespace: m[2]!, name: m[3]! } };
 }
