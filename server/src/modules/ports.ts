@@ -13,8 +13,6 @@
  *                               └─▶ ModuleRepository (db/modules.ts) + ObjectStore
  */
 
-import type { PackageHolder } from '../db/package-holders.js';
-
 /** A module registry address: `hostname/namespace/name/system` (e.g. registry.terraform.io/terraform-aws-modules/vpc/aws). */
 export interface ModuleAddress {
   /** Lowercase. */
@@ -152,7 +150,14 @@ export interface ModuleVersionRow {
 }
 
 /** Who brought or holds a module version: the same holders as packages (a ModuleSet is a set kind). */
-export type ModuleHolder = PackageHolder;
+// Written out rather than imported from db/package-holders.ts: the definitions parser
+// (server/src/providers, which reaches no I/O module, not even through type imports)
+// reads module addresses with these types. Structurally the same type as PackageHolder.
+export type ModuleHolder =
+  | { kind: 'imported' }
+  | { kind: 'loaded' }
+  | { kind: 'pulled' }
+  | { kind: 'set'; set: { kind: 'ProviderSet' | 'ProviderMirror' | 'ModuleSet'; namespace: string; name: string } };
 
 export interface IngestedModule {
   row: ModuleVersionRow;
