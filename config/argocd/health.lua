@@ -1,4 +1,5 @@
--- Argo CD health for tfmirror.dev ProviderSet and ProviderMirror (one script for both kinds).
+-- Argo CD health for tfmirror.dev ProviderSet, ProviderMirror and ModuleSet (one script for every kind:
+-- they share one status shape).
 -- Healthy: Ready is True for the current generation. Degraded: Ready is False and the
 -- controller is not still working on it. Anything else, including a status written for
 -- an older generation, is Progressing. Plain Lua 5.1 (Argo CD runs gopher-lua).
@@ -45,7 +46,7 @@ local progressing = findCondition(status.conditions, "Progressing")
 
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
-  hs.message = messageOf(ready, "All providers are mirrored")
+  hs.message = messageOf(ready, "Everything is mirrored")
   return hs
 end
 
@@ -56,5 +57,5 @@ if ready ~= nil and ready.status == "False" and (progressing == nil or progressi
 end
 
 hs.status = "Progressing"
-hs.message = messageOf(progressing, messageOf(ready, "Waiting for the providers to be mirrored"))
+hs.message = messageOf(progressing, messageOf(ready, "Waiting for the content to be mirrored"))
 return hs

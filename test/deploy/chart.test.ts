@@ -155,6 +155,8 @@ test('Chart.yaml is apiVersion v2 with appVersion from package.json', (t) => {
   t.is(chart.type, 'application');
   t.is(chart.appVersion, pkg.version);
   t.regex(chart.version, /^\d+\.\d+\.\d+/);
+  const listed = (parse(chart.annotations['artifacthub.io/crds']) as Doc[]).map((c) => c.name as string).sort();
+  t.deepEqual(listed, readdirSync(join(ROOT, 'crds')).map((f) => f.replace(/^tfmirror\.dev_(\w+)\.yaml$/, '$1.tfmirror.dev')).sort(), 'Artifact Hub lists every CRD');
 });
 
 test('values.yaml validates against values.schema.json (draft-07 subset)', (t) => {
@@ -219,7 +221,7 @@ test('template actions are balanced', (t) => {
 test("the chart's crds/ are byte-equal to crds/", (t) => {
   const source = readdirSync(join(ROOT, 'crds')).sort();
   t.deepEqual(readdirSync(join(CHART, 'crds')).sort(), source);
-  t.is(source.length, 2);
+  t.is(source.length, 3);
   for (const f of source) t.true(readFileSync(join(CHART, 'crds', f)).equals(readFileSync(join(ROOT, 'crds', f))), f);
 });
 

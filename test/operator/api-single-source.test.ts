@@ -1,10 +1,23 @@
 import test from 'ava';
 import type { z } from 'zod';
-import { CRDS, PROVIDERS_XOR_HCL, providerMirrorCrd, providerMirrorSpec, providerSetCrd, providerSetSpec } from '../../operator/src/api/v1alpha1.js';
+import {
+  CRDS,
+  MODULES_XOR_HCL,
+  moduleSetCrd,
+  moduleSetSpec,
+  PROVIDERS_XOR_HCL,
+  providerMirrorCrd,
+  providerMirrorSpec,
+  providerSetCrd,
+  providerSetSpec,
+} from '../../operator/src/api/v1alpha1.js';
 import * as serverSchemas from '../../server/src/admin/provider-sets/schemas.js';
 import { type CelEquivalent, validate } from './structural.js';
 
-const CEL: Record<string, CelEquivalent> = { [PROVIDERS_XOR_HCL.cel.rule]: PROVIDERS_XOR_HCL.holds };
+const CEL: Record<string, CelEquivalent> = {
+  [PROVIDERS_XOR_HCL.cel.rule]: PROVIDERS_XOR_HCL.holds,
+  [MODULES_XOR_HCL.cel.rule]: MODULES_XOR_HCL.holds,
+};
 
 test('the server validates provider-set bodies with the custom resources\' own spec definitions', (t) => {
   t.is(serverSchemas.providerSetSpec, providerSetSpec.zod);
@@ -14,7 +27,8 @@ test('the server validates provider-set bodies with the custom resources\' own s
 test('the CRDs carry the same spec definitions the server checks', (t) => {
   t.is(providerSetCrd.schema.properties?.spec, providerSetSpec.json);
   t.is(providerMirrorCrd.schema.properties?.spec, providerMirrorSpec.json);
-  t.is(CRDS.length, 2);
+  t.is(moduleSetCrd.schema.properties?.spec, moduleSetSpec.json);
+  t.is(CRDS.length, 3);
 });
 
 const aws = { source: 'hashicorp/aws', versions: ['5.31.0'], platforms: ['linux_amd64'] };
@@ -50,6 +64,21 @@ const mirrorCases: Case[] = [
   { name: 'a mirror with a malformed syncInterval', spec: { ...aws, syncInterval: 'hourly' }, refusedBy: 'crd-only' },
 ];
 
+const vpc = { source: 'terraform-aws-modules/vpc/aws', versions: ['~> 5.0'] };
+
+const moduleSetCases: Case[] = [
+  { name: 'modules', spec: { modules: [vpc], deletionPolicy: 'Delete' }, refusedBy: 'neither' },
+  { name: 'modules with latest', spec: { modules: [{ ...vpc, latest: 2 }] }, refusedBy: 'neither' },
+  { name: 'hcl', spec: { hcl: 'module "terraform-aws-modules/vpc/aws" {}' }, refusedBy: 'neither' },
+  { name: 'both modules and hcl', spec: { modules: [vpc], hcl: 'x' }, refusedBy: 'both' },
+  { name: 'neither modules nor hcl', spec: {}, refusedBy: 'both' },
+  { name: 'an empty modules list', spec: { modules: [] }, refusedBy: 'both' },
+  { name: 'a module without versions', spec: { modules: [{ source: vpc.source }] }, refusedBy: 'both' },
+  { name: 'an unknown deletionPolicy', spec: { modules: [vpc], deletionPolicy: 'Purge' }, refusedBy: 'both' },
+  { name: 'a provider address as source', spec: { modules: [{ ...vpc, source: 'hashicorp/aws' }] }, refusedBy: 'crd-only' },
+  { name: 'a malformed constraint', spec: { modules: [{ ...vpc, versions: ['^5'] }] }, refusedBy: 'crd-only' },
+];
+
 function run(kind: string, cases: Case[], crdSpec: typeof providerSetSpec.json, check: z.ZodType) {
   for (const c of cases) {
     test(`${kind} spec with ${c.name}: refused by ${c.refusedBy}`, (t) => {
@@ -62,6 +91,7 @@ function run(kind: string, cases: Case[], crdSpec: typeof providerSetSpec.json, 
 
 run('ProviderSet', setCases, providerSetSpec.json, serverSchemas.providerSetSpec);
 run('ProviderMirror', mirrorCases, providerMirrorSpec.json, serverSchemas.providerMirrorSpec);
+run('ModuleSet', moduleSetCases, moduleSetSpec.json, moduleSetSpec.zod);
 
 test('the server passes unknown keys of a provider on to the definitions parser, which names them', (t) => {
   const parsed = serverSchemas.providerSetSpec.parse({ providers: [{ ...aws, platfrom: 'x' }] }) as { providers: Record<string, unknown>[] };

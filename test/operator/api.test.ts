@@ -8,12 +8,16 @@ import {
   CRDS,
   KNOWN_ARCH,
   KNOWN_OS,
+  MODULE_SOURCE_PATTERN,
+  MODULES_XOR_HCL,
+  moduleSetCrd,
   PROVIDERS_XOR_HCL,
   providerMirrorCrd,
   providerSetCrd,
   SOURCE_PATTERN,
   VERSION_CONSTRAINT_PATTERN,
 } from '../../operator/src/api/v1alpha1.js';
+import * as serverModuleAddress from '../../server/src/modules/address.js';
 import * as serverAddress from '../../server/src/providers/address.js';
 import * as serverConstraints from '../../server/src/providers/constraints.js';
 import * as serverPlatform from '../../server/src/providers/platform.js';
@@ -22,6 +26,7 @@ import { type CelEquivalent, validate, walk } from './structural.js';
 
 const CEL: Record<string, CelEquivalent> = {
   [PROVIDERS_XOR_HCL.cel.rule]: (self) => ('providers' in self) !== ('hcl' in self),
+  [MODULES_XOR_HCL.cel.rule]: (self) => ('modules' in self) !== ('hcl' in self),
 };
 
 const schemaOfKind: Record<string, JSONSchemaProps> = Object.fromEntries(CRDS.map((c) => [c.names.kind, c.schema]));
@@ -158,17 +163,19 @@ test('every sample validates against its generated schema', (t) => {
     kinds.add(doc.kind);
     t.deepEqual(validate(schema, doc, CEL), [], file);
   }
-  t.deepEqual([...kinds].sort(), ['ProviderMirror', 'ProviderSet']);
+  t.deepEqual([...kinds].sort(), ['ModuleSet', 'ProviderMirror', 'ProviderSet']);
 });
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function sample(kind: 'ProviderSet' | 'ProviderMirror'): Doc {
-  const file = sampleFiles().find((f) => f.includes(kind.toLowerCase()));
+type SampleKind = 'ProviderSet' | 'ProviderMirror' | 'ModuleSet';
+
+function sample(kind: SampleKind): Doc {
+  const file = sampleFiles().find((f) => f.endsWith(`_${kind.toLowerCase()}.yaml`));
   return parse(readRepoFile(`config/samples/${file}`)) as Doc;
 }
 
-const invalid: { name: string; kind: 'ProviderSet' | 'ProviderMirror'; edit: (d: Doc) => void; error: RegExp }[] = [
+const invalid: { name: string; kind: SampleKind; edit: (d: Doc) => void; error: RegExp }[] = [
   {
     name: 'a ProviderSet with both providers and hcl is refused',
     kind: 'ProviderSet',
@@ -241,6 +248,36 @@ const invalid: { name: string; kind: 'ProviderSet' | 'ProviderMirror'; edit: (d:
     edit: (d) => (d.spec.platforms = ['linux_amd64', 'linux_amd64']),
     error: /spec.platforms: duplicate entries/,
   },
+  {
+    name: 'a ModuleSet with both modules and hcl is refused',
+    kind: 'ModuleSet',
+    edit: (d) => (d.spec.hcl = 'module "terraform-aws-modules/vpc/aws" {}'),
+    error: /exactly one of spec.modules or spec.hcl/,
+  },
+  {
+    name: 'a ModuleSet with neither modules nor hcl is refused',
+    kind: 'ModuleSet',
+    edit: (d) => delete d.spec.modules,
+    error: /exactly one of spec.modules or spec.hcl/,
+  },
+  {
+    name: 'a ModuleSet module without versions is refused',
+    kind: 'ModuleSet',
+    edit: (d) => delete d.spec.modules[0].versions,
+    error: /spec.modules\[0\]: missing required field versions/,
+  },
+  {
+    name: 'a provider address as a module source is refused',
+    kind: 'ModuleSet',
+    edit: (d) => (d.spec.modules[0].source = 'hashicorp/aws'),
+    error: /spec.modules\[0\].source: "hashicorp\/aws" does not match/,
+  },
+  {
+    name: 'a ModuleSet with an unknown deletion policy is refused',
+    kind: 'ModuleSet',
+    edit: (d) => (d.spec.deletionPolicy = 'Orphan'),
+    error: /spec.deletionPolicy: "Orphan" is not one of Retain, Delete/,
+  },
 ];
 for (const c of invalid) {
   test(c.name, (t) => {
@@ -260,6 +297,34 @@ test('an HCL-only ProviderSet is admitted', (t) => {
   doc.spec.hcl = 'provider "hashicorp/aws" {\n  versions  = ["~> 5.40"]\n  platforms = ["linux_amd64"]\n}\n';
   t.deepEqual(validate(providerSetCrd.schema, doc, CEL), []);
 });
+
+test('an HCL-only ModuleSet is admitted', (t) => {
+  const doc = sample('ModuleSet');
+  delete doc.spec.modules;
+  doc.spec.hcl = 'module "terraform-aws-modules/vpc/aws" {\n  versions = ["~> 5.0"]\n}\n';
+  t.deepEqual(validate(moduleSetCrd.schema, doc, CEL), []);
+});
+
+const moduleSourceCases: { value: string; ok: boolean }[] = [
+  { value: 'terraform-aws-modules/vpc/aws', ok: true },
+  { value: 'registry.terraform.io/terraform-aws-modules/vpc/aws', ok: true },
+  { value: 'localhost:8443/acme/net_work/google', ok: true },
+  { value: 'Acme/VPC/aws', ok: true },
+  { value: 'acme/vpc/AWS', ok: false },
+  { value: 'acme/vpc', ok: false },
+  { value: 'a.example/acme/vpc/aws/x', ok: false },
+  { value: 'acme/-vpc/aws', ok: false },
+  { value: 'acme/vpc_/aws', ok: false },
+  { value: 'acme/vpc/aws-x', ok: false },
+  { value: 'git::https://example.com/vpc.git', ok: false },
+  { value: '', ok: false },
+];
+for (const c of moduleSourceCases) {
+  test(`module source ${JSON.stringify(c.value)} is ${c.ok ? 'admitted' : 'refused'} by the schema, as by the server`, (t) => {
+    t.is(accepts(MODULE_SOURCE_PATTERN, c.value), c.ok, 'schema pattern');
+    t.is(serverAccepts(serverModuleAddress.parseModuleAddress, c.value), c.ok, 'server parser');
+  });
+}
 
 test('a status written by the controller validates, conditions keyed by type', (t) => {
   const doc = sample('ProviderMirror');

@@ -1,6 +1,7 @@
 import test from 'ava';
 import fengari from 'fengari';
 import { parse } from 'yaml';
+import { CRDS } from '../../operator/src/api/v1alpha1.js';
 import { readRepoFile } from './helpers.js';
 
 const { lua, lauxlib, lualib, to_luastring } = fengari;
@@ -56,9 +57,9 @@ const condition = (type: string, status: string, message = '') => ({
   lastTransitionTime: '2025-01-02T03:04:05Z',
 });
 
-const resource = (generation: number, status?: object) => ({
+const resource = (generation: number, status?: object, kind = 'ProviderSet') => ({
   apiVersion: 'tfmirror.dev/v1alpha1',
-  kind: 'ProviderSet',
+  kind,
   metadata: { name: 'baseline', namespace: 'terraform-mirror', generation },
   spec: {},
   ...(status === undefined ? {} : { status }),
@@ -123,6 +124,21 @@ const cases: { name: string; obj: object; status: string; message: RegExp }[] = 
     message: /Waiting for the controller/,
   },
   {
+    name: 'a ModuleSet ready for the current generation is Healthy',
+    obj: resource(2, { observedGeneration: 2, conditions: [condition('Ready', 'True', 'all 3 module versions mirrored')] }, 'ModuleSet'),
+    status: 'Healthy',
+    message: /all 3 module versions mirrored/,
+  },
+  {
+    name: 'a ModuleSet whose versions failed is Degraded',
+    obj: resource(2, {
+      observedGeneration: 2,
+      conditions: [condition('Ready', 'False', '1/2 module versions mirrored, 1 failed'), condition('Progressing', 'False')],
+    }, 'ModuleSet'),
+    status: 'Degraded',
+    message: /1 failed/,
+  },
+  {
     name: 'a status without conditions is Progressing',
     obj: resource(1, { observedGeneration: 1 }),
     status: 'Progressing',
@@ -137,11 +153,11 @@ for (const c of cases) {
   });
 }
 
-test('argocd-cm embeds health.lua verbatim for both kinds', (t) => {
+test('argocd-cm embeds health.lua verbatim for every kind', (t) => {
   const cm = parse(readRepoFile('config/argocd/argocd-cm.yaml')) as { data: Record<string, string> };
-  t.deepEqual(Object.keys(cm.data).sort(), [
-    'resource.customizations.health.tfmirror.dev_ProviderMirror',
-    'resource.customizations.health.tfmirror.dev_ProviderSet',
-  ]);
+  t.deepEqual(
+    Object.keys(cm.data).sort(),
+    CRDS.map((c) => `resource.customizations.health.tfmirror.dev_${c.names.kind}`).sort(),
+  );
   for (const [key, embedded] of Object.entries(cm.data)) t.is(embedded, script, key);
 });

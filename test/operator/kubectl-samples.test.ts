@@ -33,14 +33,15 @@ if (!kubectl) console.log('# skipping: kubectl is not on PATH');
   const applied = await run('kubectl', ['--kubeconfig', kubeconfig, 'apply', '--validate=false', '-k', path.join(root, 'config/samples')], { timeout: 30_000 });
   t.regex(applied.stdout, /providerset\.tfmirror\.dev\/\S+ created/);
   t.regex(applied.stdout, /providermirror\.tfmirror\.dev\/\S+ created/);
+  t.regex(applied.stdout, /moduleset\.tfmirror\.dev\/\S+ created/);
 
-  for (const [kind, file] of [['ProviderSet', 'tfmirror.dev_v1alpha1_providerset.yaml'], ['ProviderMirror', 'tfmirror.dev_v1alpha1_providermirror.yaml']] as const) {
+  for (const [kind, file] of [['ProviderSet', 'tfmirror.dev_v1alpha1_providerset.yaml'], ['ProviderMirror', 'tfmirror.dev_v1alpha1_providermirror.yaml'], ['ModuleSet', 'tfmirror.dev_v1alpha1_moduleset.yaml']] as const) {
     const sample = parseAllDocuments(fs.readFileSync(path.join(root, 'config/samples', file), 'utf8'))[0]!.toJS() as { metadata: { name: string }; spec: unknown };
     const stored = kube.objects(kind).find((o) => (o as unknown as { metadata: { name: string } }).metadata.name === sample.metadata.name) as unknown as { spec: unknown; metadata: { generation: number } } | undefined;
     t.truthy(stored, `${kind} ${sample.metadata.name} stored`);
     t.deepEqual(stored!.spec, sample.spec);
     t.is(stored!.metadata.generation, 1);
   }
-  const listed = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'providersets,providermirrors', '-A', '-o', 'name'], { timeout: 30_000 });
-  t.is(listed.stdout.trim().split('\n').length, 2);
+  const listed = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'providersets,providermirrors,modulesets', '-A', '-o', 'name'], { timeout: 30_000 });
+  t.is(listed.stdout.trim().split('\n').length, 3);
 });

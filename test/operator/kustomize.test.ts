@@ -21,9 +21,9 @@ const kTest = haveKubectl ? test : test.skip;
 const rendered = haveKubectl ? kustomize('config/default') : [];
 const byKind = (kind: string) => rendered.filter((d) => d.kind === kind);
 
-kTest('config/default renders both CRDs exactly as generated', (t) => {
+kTest('config/default renders every CRD exactly as generated', (t) => {
   const crds = byKind('CustomResourceDefinition');
-  t.deepEqual(crds.map((c) => c.metadata.name).sort(), ['providermirrors.tfmirror.dev', 'providersets.tfmirror.dev']);
+  t.deepEqual(crds.map((c) => c.metadata.name).sort(), ['modulesets.tfmirror.dev', 'providermirrors.tfmirror.dev', 'providersets.tfmirror.dev']);
   for (const source of CRDS) {
     const got = crds.find((c) => c.spec.names.kind === source.names.kind);
     t.deepEqual(got?.spec, (crdObject(source) as Doc).spec, source.names.kind);
@@ -55,7 +55,7 @@ kTest('RBAC grants no wildcards and only what the operator needs', (t) => {
     }
   }
   const expected = [
-    ...['providersets', 'providermirrors'].flatMap((r) => [
+    ...['providersets', 'providermirrors', 'modulesets'].flatMap((r) => [
       ...['get', 'list', 'watch'].map((v) => `tfmirror.dev/${r}:${v}`),
       ...['get', 'update', 'patch'].map((v) => `tfmirror.dev/${r}/status:${v}`),
       ...['update', 'patch'].map((v) => `tfmirror.dev/${r}/finalizers:${v}`),
@@ -146,6 +146,6 @@ kTest('the NetworkPolicy admits the ingress controller to the mirror port and le
   for (const rule of policy!.spec.ingress as Doc[]) for (const p of rule.ports as Doc[]) t.true(named.has(p.port), p.port);
 });
 
-kTest('config/samples renders one ProviderSet and one ProviderMirror', (t) => {
-  t.deepEqual(kustomize('config/samples').map((d) => d.kind).sort(), ['ProviderMirror', 'ProviderSet']);
+kTest('config/samples renders one ProviderSet, one ProviderMirror and one ModuleSet', (t) => {
+  t.deepEqual(kustomize('config/samples').map((d) => d.kind).sort(), ['ModuleSet', 'ProviderMirror', 'ProviderSet']);
 });

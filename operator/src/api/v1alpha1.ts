@@ -1,5 +1,5 @@
 /**
- * tfmirror.dev/v1alpha1: ProviderSet and ProviderMirror. The single source of
+ * tfmirror.dev/v1alpha1: ProviderSet, ProviderMirror and ModuleSet. The single source of
  * their schemas: each field is written once (fields.ts), and from it come the
  * CRDs (`npm run gen:crds` renders crds/ and config/crd/), the TypeScript
  * types the operator uses, and the server's validation of provider-set
@@ -47,7 +47,13 @@ export const PLATFORMS: readonly string[] = KNOWN_OS.flatMap((os) => KNOWN_ARCH.
 const PART = '[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*';
 // Hostname label: dashes inside allowed, "--" included (punycode "xn--").
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
-export const SOURCE_PATTERN = `^(?:${LABEL}(?:\\.${LABEL})*(?::[0-9]{1,5})?/)?${PART}/${PART}$`;
+const HOST = `${LABEL}(?:\\.${LABEL})*(?::[0-9]{1,5})?/`;
+export const SOURCE_PATTERN = `^(?:${HOST})?${PART}/${PART}$`;
+// Module address [hostname/]namespace/name/system, as Terraform's registry
+// addresses: namespace and name allow inner "-" and "_", the system is
+// lowercase alphanumeric (server/src/modules/address.ts; a test keeps them equal).
+const MODULE_PART = '[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?';
+export const MODULE_SOURCE_PATTERN = `^(?:${HOST})?${MODULE_PART}/${MODULE_PART}/[a-z0-9]+$`;
 
 // A Terraform constraint term: optional operator, then 1 to 3 numeric parts
 // without leading zeros, optional prerelease and build. An exact version is a
@@ -127,18 +133,23 @@ const itemFailure = object(
   { required: ['source', 'message'] },
 );
 
-const statusFields = {
+/** The status every kind shares; `unit` names what the counts count. */
+const statusFieldsOf = (unit: { items: string; detail: string }) => ({
   observedGeneration: integer({ format: 'int64', description: 'The generation the status describes.' }),
   conditions: array(condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
-  desired: count('Packages (provider, version, platform) the spec asks for.'),
-  ready: count('Packages held by the mirror.'),
-  failed: count('Packages that failed to mirror.'),
+  desired: count(`${unit.items} (${unit.detail}) the spec asks for.`),
+  ready: count(`${unit.items} held by the mirror.`),
+  failed: count(`${unit.items} that failed to mirror.`),
   failures: array(itemFailure, { description: `The failing items (at most ${MAX_FAILURES}).`, maxItems: MAX_FAILURES }),
   lastSyncTime: string({ description: 'When the controller last completed a pass.', format: 'date-time' }),
-};
+});
+const statusFields = statusFieldsOf({ items: 'Packages', detail: 'provider, version, platform' });
 
 const STATUS_DESCRIPTION = 'Written by the controller only.';
 const providerSetStatus = object(statusFields, { description: STATUS_DESCRIPTION });
+const moduleSetStatus = object(statusFieldsOf({ items: 'Module versions', detail: 'module, version' }), {
+  description: STATUS_DESCRIPTION,
+});
 const providerMirrorStatus = object(
   {
     ...statusFields,
@@ -177,6 +188,30 @@ export const providerMirrorSpec = object(
   { required: ['source', 'versions', 'platforms'] },
 );
 
+export const MODULES_XOR_HCL: Rule = {
+  cel: { rule: 'has(self.modules) != has(self.hcl)', message: 'exactly one of spec.modules or spec.hcl must be set' },
+  holds: (spec) => (spec.modules === undefined) !== (spec.hcl === undefined),
+};
+
+const moduleSource = string({
+  description: 'Module registry address [hostname/]namespace/name/system; the hostname defaults to registry.terraform.io.',
+  pattern: MODULE_SOURCE_PATTERN,
+  maxLength: 400,
+  semantic: true,
+});
+
+// Unknown keys go on to the server's definitions parser, which names them.
+const moduleDefinition = object({ source: moduleSource, versions, latest }, { required: ['source', 'versions'], passUnknown: true });
+
+export const moduleSetSpec = object(
+  {
+    modules: array(moduleDefinition, { minItems: 1, maxItems: 1000 }),
+    hcl: string({ description: 'Module definitions in HCL (module "terraform-aws-modules/vpc/aws" { ... } blocks).', minLength: 1, maxLength: MAX_HCL_LENGTH }),
+    deletionPolicy,
+  },
+  { description: 'Either modules (the YAML module definitions) or hcl (the HCL text), not both.', rules: [MODULES_XOR_HCL] },
+);
+
 function rootSchema(kind: string, spec: Field<unknown>, status: Field<unknown>) {
   return object(
     { apiVersion: string(), kind: string(), metadata: anyObject(), spec, status },
@@ -193,12 +228,15 @@ export type ConditionStatus = Infer<typeof condition>['status'];
 export type ProviderSpec = Infer<typeof provider>;
 export type ProviderSetSpec = Infer<typeof providerSetSpec>;
 export type ProviderMirrorSpec = Infer<typeof providerMirrorSpec>;
+export type ModuleSpec = Infer<typeof moduleDefinition>;
+export type ModuleSetSpec = Infer<typeof moduleSetSpec>;
 /** metav1.Condition. */
 export type Condition = Infer<typeof condition>;
 export type ItemFailure = Infer<typeof itemFailure>;
 export type MirrorStatus = Infer<typeof providerSetStatus>;
 export type ProviderSetStatus = MirrorStatus;
 export type ProviderMirrorStatus = Infer<typeof providerMirrorStatus>;
+export type ModuleSetStatus = Infer<typeof moduleSetStatus>;
 
 export interface ObjectMeta {
   name?: string;
@@ -228,10 +266,18 @@ export interface ProviderMirror {
   status?: ProviderMirrorStatus;
 }
 
-const readyColumns: PrinterColumn[] = [
+export interface ModuleSet {
+  apiVersion: typeof API_VERSION;
+  kind: 'ModuleSet';
+  metadata: ObjectMeta;
+  spec: ModuleSetSpec;
+  status?: ModuleSetStatus;
+}
+
+const readyColumnsOf = (held: string): PrinterColumn[] => [
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   { name: 'Desired', type: 'integer', jsonPath: '.status.desired' },
-  { name: 'Mirrored', type: 'integer', jsonPath: '.status.ready', description: 'Packages held by the mirror.' },
+  { name: 'Mirrored', type: 'integer', jsonPath: '.status.ready', description: `${held} held by the mirror.` },
   { name: 'Failed', type: 'integer', jsonPath: '.status.failed', priority: 1 },
   {
     name: 'Message',
@@ -240,6 +286,7 @@ const readyColumns: PrinterColumn[] = [
     priority: 1,
   },
 ];
+const readyColumns = readyColumnsOf('Packages');
 const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 
 // ---------------------------------------------------------------------------
@@ -284,4 +331,21 @@ export const providerMirrorCrd: CrdSource = {
   ],
 };
 
-export const CRDS: readonly CrdSource[] = [providerSetCrd, providerMirrorCrd];
+export const moduleSetCrd: CrdSource = {
+  group: GROUP,
+  version: VERSION,
+  scope: 'Namespaced',
+  names: {
+    kind: 'ModuleSet',
+    listKind: 'ModuleSetList',
+    plural: 'modulesets',
+    singular: 'moduleset',
+    shortNames: ['tfms'],
+    categories: ['tfmirror'],
+  },
+  description: 'A batch of Terraform modules (registry addresses and versions) to hold in the mirror.',
+  schema: rootSchema('ModuleSet', moduleSetSpec, moduleSetStatus),
+  printerColumns: [...readyColumnsOf('Module versions'), ageColumn],
+};
+
+export const CRDS: readonly CrdSource[] = [providerSetCrd, providerMirrorCrd, moduleSetCrd];
