@@ -4,6 +4,7 @@ import { AuditRepository } from './db/audit.js';
 import { openDatabase, type Database } from './db/database.js';
 import { JobStatsRepository } from './db/job-stats.js';
 import { JobRepository } from './db/jobs.js';
+import { ModuleRepository } from './db/modules.js';
 import { ObjectReferenceRepository } from './db/object-references.js';
 import { ProviderSetRepository } from './db/provider-sets.js';
 import { ProviderRepository } from './db/providers.js';
@@ -38,6 +39,8 @@ export interface Repositories {
   upstreamCache: UpstreamCacheRepository;
   /** Who is downloading which package for pull-through, across processes. */
   pullLeases: PullLeaseRepository;
+  /** Mirrored modules, their versions and holders. */
+  modules: ModuleRepository;
 }
 
 export function createRepositories(db: Database): Repositories {
@@ -55,6 +58,7 @@ export function createRepositories(db: Database): Repositories {
     references: new ObjectReferenceRepository(db),
     upstreamCache: new UpstreamCacheRepository(db),
     pullLeases: new PullLeaseRepository(db),
+    modules: new ModuleRepository(db),
   };
 }
 

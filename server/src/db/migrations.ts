@@ -369,4 +369,111 @@ export const migrations: Migration[] = [
       ALTER TABLE job_items ADD COLUMN expected_hashes TEXT;
     `,
   },
+  {
+    version: 13,
+    name: 'modules',
+    // Module mirror tables, and the set kind ModuleSet. Times are INTEGER epoch milliseconds
+    // from the caller's clock, like the job tables.
+    sql: `
+      -- Registry addresses compare case-insensitively (Terraform's rule), so one module has one row
+      -- whatever spelling a client or definition used; the first spelling is kept.
+      CREATE TABLE modules (
+        id         INTEGER PRIMARY KEY,
+        hostname   TEXT NOT NULL COLLATE NOCASE,
+        namespace  TEXT NOT NULL COLLATE NOCASE,
+        name       TEXT NOT NULL COLLATE NOCASE,
+        system     TEXT NOT NULL COLLATE NOCASE,
+        status     TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'deprecated', 'blocked')),
+        created_at INTEGER NOT NULL,
+        UNIQUE (hostname, namespace, name, system)
+      );
+
+      -- One held version: the upstream's location as answered, what it resolved to (git commit),
+      -- and the normalized tar.gz stored under archive_key. git_commit, not "commit": a keyword.
+      CREATE TABLE module_versions (
+        id               INTEGER PRIMARY KEY,
+        module_id        INTEGER NOT NULL REFERENCES modules (id) ON DELETE CASCADE,
+        version          TEXT NOT NULL,
+        location         TEXT NOT NULL,
+        source_kind      TEXT NOT NULL CHECK (source_kind IN ('git', 'archive')),
+        git_commit       TEXT,
+        subdir           TEXT,
+        archive_key      TEXT NOT NULL,
+        sha256           TEXT NOT NULL,
+        size             INTEGER NOT NULL,
+        files            INTEGER NOT NULL,
+        download_count   INTEGER NOT NULL DEFAULT 0,
+        last_download_at INTEGER,
+        created_at       INTEGER NOT NULL,
+        drift_commit     TEXT,               -- what the ref pointed at upstream when last checked, if not git_commit
+        drift_checked_at INTEGER,
+        UNIQUE (module_id, version)
+      );
+      CREATE INDEX module_versions_archive_key ON module_versions (archive_key);
+
+      -- Who brought or holds each module version, as package_holders does for packages.
+      CREATE TABLE module_holders (
+        module_version_id INTEGER NOT NULL REFERENCES module_versions (id) ON DELETE CASCADE,
+        holder_kind   TEXT NOT NULL CHECK (holder_kind IN ('imported', 'loaded', 'pulled', 'set')),
+        set_kind      TEXT NOT NULL DEFAULT '',
+        set_namespace TEXT NOT NULL DEFAULT '',
+        set_name      TEXT NOT NULL DEFAULT '',
+        created_at    TEXT NOT NULL DEFAULT ${now},
+        UNIQUE (module_version_id, holder_kind, set_kind, set_namespace, set_name),
+        CHECK ((holder_kind = 'set') = (set_kind <> ''))
+      );
+      CREATE INDEX module_holders_set ON module_holders (set_kind, set_namespace, set_name, module_version_id);
+
+      -- A ModuleSet is stored beside ProviderSets: widen the kind CHECK. SQLite cannot alter a
+      -- CHECK, so rebuild as migration 6 did: items first, so no foreign key ever points at a
+      -- dropped table (dropping a parent with foreign keys on would cascade-delete its items).
+      CREATE TABLE provider_sets_v13 (
+        id          INTEGER PRIMARY KEY,
+        namespace   TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        uid         TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('ProviderSet', 'ProviderMirror', 'ModuleSet')),
+        generation  INTEGER NOT NULL,
+        spec        TEXT NOT NULL,
+        last_job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+        problems    TEXT NOT NULL DEFAULT '[]',
+        synced_at   INTEGER,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        UNIQUE (kind, namespace, name)
+      );
+      INSERT INTO provider_sets_v13 (id, namespace, name, uid, kind, generation, spec, last_job_id, problems, synced_at, created_at, updated_at)
+        SELECT id, namespace, name, uid, kind, generation, spec, last_job_id, problems, synced_at, created_at, updated_at FROM provider_sets;
+      CREATE TABLE provider_set_items_v13 (
+        set_id   INTEGER NOT NULL REFERENCES provider_sets_v13 (id) ON DELETE CASCADE,
+        source   TEXT NOT NULL,
+        version  TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        UNIQUE (set_id, source, version, platform)
+      );
+      INSERT INTO provider_set_items_v13 (set_id, source, version, platform) SELECT set_id, source, version, platform FROM provider_set_items;
+      DROP TABLE provider_set_items;
+      DROP TABLE provider_sets;
+      ALTER TABLE provider_sets_v13 RENAME TO provider_sets;
+      ALTER TABLE provider_set_items_v13 RENAME TO provider_set_items;
+      CREATE INDEX provider_set_items_package ON provider_set_items (source, version, platform);
+
+      -- Module version lists are cached like provider ones: a new kind, so the same CHECK is rebuilt
+      -- (no foreign keys point at this table).
+      CREATE TABLE upstream_cache_v13 (
+        hostname   TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('versions', 'release', 'module-versions')),
+        key        TEXT NOT NULL,      -- namespace/type[/version]; for module-versions namespace/name/system
+        body       TEXT NOT NULL,
+        shasums    BLOB,
+        signature  BLOB,
+        fetched_at INTEGER NOT NULL,
+        PRIMARY KEY (hostname, kind, key)
+      );
+      INSERT INTO upstream_cache_v13 (hostname, kind, key, body, shasums, signature, fetched_at)
+        SELECT hostname, kind, key, body, shasums, signature, fetched_at FROM upstream_cache;
+      DROP TABLE upstream_cache;
+      ALTER TABLE upstream_cache_v13 RENAME TO upstream_cache;
+    `,
+  },
 ];

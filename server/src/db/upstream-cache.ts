@@ -1,12 +1,13 @@
 import type { Database } from './database.js';
 
-export type UpstreamCacheKind = 'versions' | 'release';
+/** 'module-versions': a module's versions list (key namespace/name/system), since migration 13. */
+export type UpstreamCacheKind = 'versions' | 'release' | 'module-versions';
 
 /** One cached upstream answer: a provider's versions list, or a version's verified release. */
 export interface UpstreamCacheEntry {
   hostname: string;
   kind: UpstreamCacheKind;
-  /** "namespace/type" for versions, "namespace/type/version" for a release; lowercase. */
+  /** "namespace/type" for versions, "namespace/type/version" for a release, "namespace/name/system" for module-versions; lowercase. */
   key: string;
   /** The parsed answer as JSON text (the caller's shape). */
   body: string;
