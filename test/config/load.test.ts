@@ -26,7 +26,14 @@ test('with no file and no TFM_ variables every key has its default', async (t) =
     audit: { retentionDays: 90 },
     jobs: { concurrency: 4, maxAttempts: 5 },
     operator: { serverUrl: 'http://127.0.0.1:8080', tokenFile: '', token: '', namespace: '' },
-    limits: { zipMaxUncompressedBytes: 2147483648, zipMaxEntries: 10000, zipMaxRatio: 200 },
+    limits: {
+      zipMaxUncompressedBytes: 2147483648,
+      zipMaxEntries: 10000,
+      zipMaxRatio: 200,
+      moduleMaxDownloadBytes: 100 * 2 ** 20,
+      moduleMaxTreeBytes: 256 * 2 ** 20,
+      moduleMaxEntries: 5000,
+    },
     log: { level: 'info' },
     source: 'defaults',
   };
@@ -88,6 +95,9 @@ operator {
 limits {
   zip_max_uncompressed_bytes = "500MiB"
   zip_max_entries            = 500
+  module_max_download_bytes  = "20MiB"
+  module_max_tree_bytes      = "64MiB"
+  module_max_entries         = 800
 }
 log { level = "debug" }
 `);
@@ -135,7 +145,14 @@ log { level = "debug" }
   t.deepEqual(config.jobs, { concurrency: 8, maxAttempts: 3 });
   t.is(config.operator.serverUrl, 'https://tfm.tfm-system.svc:8443');
   t.is(config.operator.namespace, 'ci');
-  t.deepEqual(config.limits, { zipMaxUncompressedBytes: 500 * 2 ** 20, zipMaxEntries: 500, zipMaxRatio: 200 });
+  t.deepEqual(config.limits, {
+    zipMaxUncompressedBytes: 500 * 2 ** 20,
+    zipMaxEntries: 500,
+    zipMaxRatio: 200,
+    moduleMaxDownloadBytes: 20 * 2 ** 20,
+    moduleMaxTreeBytes: 64 * 2 ** 20,
+    moduleMaxEntries: 800,
+  });
   t.is(config.log.level, 'debug');
   t.is(config.source, path.join(dir, 'tfm.hcl'));
 });
@@ -170,6 +187,9 @@ test('environment strings are parsed per kind: bools, numbers, durations, sizes,
       TFM_PULL_THROUGH_STALE_IF_ERROR: '0',
       TFM_LIMITS_ZIP_MAX_UNCOMPRESSED_BYTES: '10MB',
       TFM_LIMITS_ZIP_MAX_ENTRIES: '42',
+      TFM_LIMITS_MODULE_MAX_DOWNLOAD_BYTES: '5MB',
+      TFM_LIMITS_MODULE_MAX_TREE_BYTES: '1GiB',
+      TFM_LIMITS_MODULE_MAX_ENTRIES: '12',
       TFM_AUTH_OPERATOR_TOKEN: OPERATOR_TOKEN,
       TFM_OPERATOR_TOKEN: 'sidecar-secret',
       TFM_DATA_DIR: 'state',
@@ -178,7 +198,14 @@ test('environment strings are parsed per kind: bools, numbers, durations, sizes,
   t.like(config.storage, { type: 's3', presignDownloads: false, forcePathStyle: true, presignTtl: 3600 });
   t.like(config.server, { tls: false, shutdownTimeout: 30 });
   t.deepEqual(config.pullThrough, { enabled: true, include: ['a.io/x/*', 'b.io/*/*'], exclude: [], metadataTtl: 90, staleIfError: 0 });
-  t.deepEqual(config.limits, { zipMaxUncompressedBytes: 10_000_000, zipMaxEntries: 42, zipMaxRatio: 200 });
+  t.deepEqual(config.limits, {
+    zipMaxUncompressedBytes: 10_000_000,
+    zipMaxEntries: 42,
+    zipMaxRatio: 200,
+    moduleMaxDownloadBytes: 5_000_000,
+    moduleMaxTreeBytes: 2 ** 30,
+    moduleMaxEntries: 12,
+  });
   t.is(config.auth.operatorToken, OPERATOR_TOKEN);
   t.is(config.operator.token, 'sidecar-secret');
   t.is(config.dataDir, path.join(cwd, 'state'));

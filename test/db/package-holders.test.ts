@@ -10,7 +10,7 @@ import type { ProviderRegistry } from '../../server/src/upstream/registry.js';
 import { openPackageDb } from '../fixtures/package-db.js';
 import { writeProviderZip } from '../fixtures/zips.js';
 
-const limits = { zipMaxEntries: 100, zipMaxUncompressedBytes: 1 << 26, zipMaxRatio: 1000 };
+const limits = { zipMaxEntries: 100, zipMaxUncompressedBytes: 1 << 26, zipMaxRatio: 1000, moduleMaxDownloadBytes: 1 << 24, moduleMaxTreeBytes: 1 << 26, moduleMaxEntries: 1000 };
 const provider = { hostname: 'registry.terraform.io', namespace: 'acme', type: 'held' };
 const filename = 'terraform-provider-held_1.0.0_linux_amd64.zip';
 const teamA: PackageHolder = { kind: 'set', set: { kind: 'ProviderSet', namespace: 'team-a', name: 'core' } };

@@ -6,7 +6,7 @@ import { ingestPackage, sha256File, type PackageCandidate } from '../../server/s
 import { openPackageDb } from '../fixtures/package-db.js';
 import { writeProviderZip } from '../fixtures/zips.js';
 
-const limits = { zipMaxEntries: 100, zipMaxUncompressedBytes: 1 << 26, zipMaxRatio: 1000 };
+const limits = { zipMaxEntries: 100, zipMaxUncompressedBytes: 1 << 26, zipMaxRatio: 1000, moduleMaxDownloadBytes: 1 << 24, moduleMaxTreeBytes: 1 << 26, moduleMaxEntries: 1000 };
 const provider = { hostname: 'registry.terraform.io', namespace: 'acme', type: 'race' };
 const filename = 'terraform-provider-race_1.0.0_linux_amd64.zip';
 

@@ -23,7 +23,7 @@ import { type FakeRegistry, startFakeRegistry } from '../fixtures/fake-registry.
 export const provider: ProviderIdentity = { hostname: 'registry.terraform.io', namespace: 'hashicorp', type: 'big' };
 export const VERSION = '1.0.0';
 export const PLATFORM = 'linux_amd64';
-export const limits = { zipMaxEntries: 100, zipMaxUncompressedBytes: 1 << 28, zipMaxRatio: 1000 };
+export const limits = { zipMaxEntries: 100, zipMaxUncompressedBytes: 1 << 28, zipMaxRatio: 1000, moduleMaxDownloadBytes: 1 << 24, moduleMaxTreeBytes: 1 << 26, moduleMaxEntries: 1000 };
 
 export interface PullerInstance {
   puller: SingleFlightArchivePuller;

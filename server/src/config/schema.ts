@@ -129,6 +129,11 @@ export const KEYS: readonly KeySpec[] = [
   size('limits.zip_max_uncompressed_bytes', 2_147_483_648),
   int('limits.zip_max_entries', 10_000, 1, 10_000_000),
   int('limits.zip_max_ratio', 200, 1, 1_000_000),
+  // Module packages are untrusted trees from anywhere an upstream points: the archive or git data
+  // downloaded, the files unpacked, and the entries (files + directories) are each bounded.
+  size('limits.module_max_download_bytes', 100 * 2 ** 20),
+  size('limits.module_max_tree_bytes', 256 * 2 ** 20),
+  int('limits.module_max_entries', 5000, 1, 1_000_000),
 
   oneOf('log.level', LOG_LEVELS, 'info'),
 ];

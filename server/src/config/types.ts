@@ -105,6 +105,12 @@ export interface LimitsConfig {
   zipMaxEntries: number;
   /** Largest compression ratio (uncompressed / compressed) of any one entry. */
   zipMaxRatio: number;
+  /** Largest module download (archive bytes, or git data), bytes. */
+  moduleMaxDownloadBytes: number;
+  /** Largest total size of the files in a module tree, bytes. */
+  moduleMaxTreeBytes: number;
+  /** Most entries (files + directories) in a module tree. */
+  moduleMaxEntries: number;
 }
 
 export interface LogConfig {
