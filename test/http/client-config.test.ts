@@ -10,18 +10,22 @@ import { parseHcl } from '../../server/src/hcl/parse.js';
 import { clientConfigText, renderClientConfig } from '../../server/src/http/client-config.js';
 import { runCli } from '../fixtures/tfmirror.js';
 
-/** What Terraform would read from the text: the network mirror's url and each host's providers.v1. */
-async function readBack(text: string): Promise<{ mirrorUrl: unknown; hosts: Record<string, unknown> }> {
+/** What Terraform would read from the text: the network mirror's url and each host's providers.v1 (and modules.v1). */
+async function readBack(text: string): Promise<{ mirrorUrl: unknown; hosts: Record<string, unknown>; modules: Record<string, unknown> }> {
   const doc = (await parseHcl(text)) as {
     provider_installation?: { network_mirror?: { url?: string }[] }[];
     host?: Record<string, { services?: Record<string, string> }[]>;
   };
   const hosts: Record<string, unknown> = {};
-  for (const [name, [body]] of Object.entries(doc.host ?? {})) hosts[name] = body?.services?.['providers.v1'];
-  return { mirrorUrl: doc.provider_installation?.[0]?.network_mirror?.[0]?.url, hosts };
+  const modules: Record<string, unknown> = {};
+  for (const [name, [body]] of Object.entries(doc.host ?? {})) {
+    hosts[name] = body?.services?.['providers.v1'];
+    modules[name] = body?.services?.['modules.v1'];
+  }
+  return { mirrorUrl: doc.provider_installation?.[0]?.network_mirror?.[0]?.url, hosts, modules };
 }
 
-test('both forms name the mirror: network_mirror at the base, a host block per upstream under /hosts/H/v1/providers/', async (t) => {
+test('both forms name the mirror: network_mirror at the base, a host block per upstream under /hosts/H/v1/providers/ and /hosts/H/v1/modules/', async (t) => {
   const c = renderClientConfig({ baseUrl: 'https://mirror.example.com', upstreams: ['registry.opentofu.org', 'registry.terraform.io'] });
   t.is(c.baseUrl, 'https://mirror.example.com/');
   const back = await readBack(clientConfigText(c));
@@ -35,13 +39,17 @@ test('both forms name the mirror: network_mirror at the base, a host block per u
     ['registry.terraform.io', 'registry.opentofu.org'],
     'the default hostname of a provider source comes first',
   );
-  t.notRegex(clientConfigText(c), /modules\.v1/, 'no modules service is named while the mirror serves no modules');
+  t.deepEqual(back.modules, {
+    'registry.terraform.io': 'https://mirror.example.com/hosts/registry.terraform.io/v1/modules/',
+    'registry.opentofu.org': 'https://mirror.example.com/hosts/registry.opentofu.org/v1/modules/',
+  });
 });
 
 test('a base URL with a path prefix keeps it in every URL', async (t) => {
   const back = await readBack(clientConfigText(renderClientConfig({ baseUrl: 'https://example.com/tf/', upstreams: ['registry.terraform.io'] })));
   t.is(back.mirrorUrl, 'https://example.com/tf/');
   t.deepEqual(back.hosts, { 'registry.terraform.io': 'https://example.com/tf/hosts/registry.terraform.io/v1/providers/' });
+  t.deepEqual(back.modules, { 'registry.terraform.io': 'https://example.com/tf/hosts/registry.terraform.io/v1/modules/' });
 });
 
 test('a forged Host with quotes and template markers cannot end the HCL string or add configuration', async (t) => {
@@ -81,6 +89,7 @@ test('GET /client-config answers the commented HCL for the address the client us
   const back = await readBack(await res.text());
   t.is(back.mirrorUrl, serving.url);
   t.is(back.hosts['registry.terraform.io'], `${serving.url}hosts/registry.terraform.io/v1/providers/`);
+  t.is(back.modules['registry.terraform.io'], `${serving.url}hosts/registry.terraform.io/v1/modules/`);
 });
 
 test('GET /client-config with Accept: application/json answers both forms as JSON, with public_url as the base', async (t) => {
@@ -92,6 +101,7 @@ test('GET /client-config with Accept: application/json answers both forms as JSO
   t.is(body.networkMirror.url, 'https://mirror.example.com/');
   t.deepEqual(body.hosts.find((h) => h.hostname === 'registry.terraform.io')?.services, {
     'providers.v1': 'https://mirror.example.com/hosts/registry.terraform.io/v1/providers/',
+    'modules.v1': 'https://mirror.example.com/hosts/registry.terraform.io/v1/modules/',
   });
   t.regex(body.networkMirror.hcl, /network_mirror/);
   t.regex(body.hostsHcl, /host "registry\.terraform\.io"/);
@@ -102,7 +112,9 @@ test('tfmirror client-config prints the forms for public_url, else for the liste
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const withPublic = await runCli(['client-config'], { TFM_DATA_DIR: path.join(dir, 'data'), TFM_SERVER_PUBLIC_URL: 'https://mirror.example.com/' });
   t.is(withPublic.code, 0, withPublic.stderr);
-  t.is((await readBack(withPublic.stdout)).mirrorUrl, 'https://mirror.example.com/');
+  const printed = await readBack(withPublic.stdout);
+  t.is(printed.mirrorUrl, 'https://mirror.example.com/');
+  t.is(printed.modules['registry.terraform.io'], 'https://mirror.example.com/hosts/registry.terraform.io/v1/modules/');
   const json = await runCli(['client-config', '--json'], { TFM_DATA_DIR: path.join(dir, 'data'), TFM_SERVER_LISTEN: '0.0.0.0:9443' });
   t.is(json.code, 0, json.stderr);
   t.is((JSON.parse(json.stdout) as { baseUrl: string }).baseUrl, 'https://localhost:9443/');

@@ -106,11 +106,11 @@ test('Range requests return the asked bytes with 206 and Content-Range', async (
   t.is(beyond.headers['content-range'], `bytes */${whole.length}`);
 });
 
-test('/.well-known/terraform.json names the default upstream registry pass-through', async (t) => {
+test('/.well-known/terraform.json names the default upstream provider and module registry pass-through', async (t) => {
   const res = await get(t, '/.well-known/terraform.json');
   t.is(res.status, 200);
   t.regex(res.headers['content-type'] ?? '', /^application\/json/);
-  t.deepEqual(JSON.parse(res.body.toString()), { 'providers.v1': '/hosts/registry.terraform.io/v1/providers/' });
+  t.deepEqual(JSON.parse(res.body.toString()), { 'providers.v1': '/hosts/registry.terraform.io/v1/providers/', 'modules.v1': '/hosts/registry.terraform.io/v1/modules/' });
 });
 
 test('healthz and readyz answer ok, with a request id echoed', async (t) => {

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { DownloadCounter } from '../mirror/downloads.js';
+import { moduleRoutes } from '../mirror/module-routes.js';
 import { registryRoutes } from '../mirror/registry-routes.js';
 import { mirrorRoutes } from '../mirror/routes.js';
 import type { MirrorService } from '../mirror/service.js';
@@ -30,6 +31,10 @@ export interface AppDeps {
   serveMirror?: boolean;
   /** What GET /client-config renders (public_url and upstream hostnames); absent: no such route. */
   clientConfig?: ClientConfigSource;
+  /** server.public_url, the base of absolute URLs handed out (module downloads); default: clientConfig's, else the request's origin. */
+  publicUrl?: string;
+  /** Counts module archive downloads per version; absent: not counted. */
+  moduleDownloads?: Pick<DownloadCounter, 'record'>;
 }
 
 /** Assembles the Koa application: context, errors, then routes; nothing listens here. */
@@ -54,8 +59,8 @@ export function createApp(deps: AppDeps): Koa {
     if (serveMirror && ctx.path === '/.well-known/terraform.json') {
       // Service discovery names the default upstream's registry pass-through,
       // so "HOST/ns/type" in a configuration means registry.terraform.io/ns/type
-      // through this mirror. modules.v1 joins once modules are served.
-      ctx.body = { 'providers.v1': '/hosts/registry.terraform.io/v1/providers/' };
+      // through this mirror, and a module source "HOST/ns/name/system" the same.
+      ctx.body = { 'providers.v1': '/hosts/registry.terraform.io/v1/providers/', 'modules.v1': '/hosts/registry.terraform.io/v1/modules/' };
       return;
     }
     await next();
@@ -82,6 +87,14 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.clientConfig) mount(app, clientConfigRoutes(deps.clientConfig), { allowedMethods: false });
   const registry = registryRoutes(deps.mirror);
   mount(app, registry);
+  const modules = moduleRoutes({
+    mirror: deps.mirror,
+    store: deps.store,
+    presignTtl: deps.presignTtl,
+    publicUrl: deps.publicUrl ?? deps.clientConfig?.publicUrl ?? '',
+    moduleDownloads: deps.moduleDownloads ?? { record: () => undefined },
+  });
+  mount(app, modules);
   const mirror = mirrorRoutes(deps);
   app.use(mirror.routes());
   app.use(mirror.allowedMethods());

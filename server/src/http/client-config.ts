@@ -4,8 +4,9 @@ import Router from '@koa/router';
  * The Terraform CLI configuration that points clients at this mirror, in both
  * forms it supports: a network_mirror block (every provider installed from the
  * mirror; Terraform records the h1: it computes) and `host` blocks (the
- * registry protocol passed through; Terraform checks the upstream's signature
- * itself and records zh: for every platform). The banner of `serve`,
+ * registry protocols passed through: Terraform checks the upstream's signature
+ * itself and records zh: for every platform, and installs the host's modules,
+ * nested module calls included, from the mirror). The banner of `serve`,
  * `GET /client-config` and `tfmirror client-config` all render it here, so
  * the three never disagree.
  */
@@ -19,7 +20,7 @@ export interface ClientConfigInput {
 
 export interface HostServices {
   hostname: string;
-  services: { 'providers.v1': string };
+  services: { 'providers.v1': string; 'modules.v1': string };
 }
 
 export interface ClientConfig {
@@ -35,13 +36,22 @@ export interface ClientConfig {
 export function renderClientConfig(input: ClientConfigInput): ClientConfig {
   const baseUrl = withoutHclSyntax(input.baseUrl).replace(/\/*$/, '/');
   const networkMirrorHcl = ['provider_installation {', '  network_mirror {', `    url = ${hclString(baseUrl)}`, '  }', '}', ''].join('\n');
-  // modules.v1 is left out until the mirror serves modules: a service named here that answers 404 breaks module installs.
   const hosts = orderUpstreams(input.upstreams).map((hostname) => ({
     hostname,
-    services: { 'providers.v1': `${baseUrl}hosts/${hostname}/v1/providers/` },
+    services: { 'providers.v1': `${baseUrl}hosts/${hostname}/v1/providers/`, 'modules.v1': `${baseUrl}hosts/${hostname}/v1/modules/` },
   }));
   const hostsHcl = hosts
-    .map((h) => [`host ${hclString(h.hostname)} {`, '  services = {', `    "providers.v1" = ${hclString(h.services['providers.v1'])}`, '  }', '}', ''].join('\n'))
+    .map((h) =>
+      [
+        `host ${hclString(h.hostname)} {`,
+        '  services = {',
+        `    "providers.v1" = ${hclString(h.services['providers.v1'])}`,
+        `    "modules.v1"   = ${hclString(h.services['modules.v1'])}`,
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    )
     .join('\n');
   return { baseUrl, networkMirror: { url: baseUrl, hcl: networkMirrorHcl }, hosts, hostsHcl };
 }
@@ -55,8 +65,9 @@ export function clientConfigText(c: ClientConfig, indent = ''): string {
     '# Form 1, network mirror: every provider is installed from the mirror;',
     '# the lock file gets the h1: hash of each platform installed.',
     c.networkMirror.hcl,
-    '# Form 2, registry protocol through the mirror: Terraform checks the',
-    "# upstream's signature itself and the lock file gets zh: for every platform.",
+    '# Form 2, registry protocols through the mirror: Terraform checks the',
+    "# upstream's signature itself and the lock file gets zh: for every platform;",
+    '# modules of these hosts (nested module calls too) are installed from the mirror.',
     c.hostsHcl,
   ];
   return lines

@@ -46,6 +46,11 @@ export function presentRegistryVersions(versions: UpstreamVersion[]): unknown {
   };
 }
 
+/** The Module Registry Protocol's versions list: `{"modules":[{"versions":[{"version"}]}]}`, nothing else. */
+export function presentModuleVersions(versions: string[]): unknown {
+  return { modules: [{ versions: versions.map((version) => ({ version })) }] };
+}
+
 export interface RegistryDownloadUrls {
   downloadUrl: string;
   shasumsUrl: string;

@@ -11,7 +11,9 @@
  */
 
 import type { ProviderIdentity } from '../db/providers.js';
-import { NotFound } from '../errors.js';
+import { InvalidInput, NotFound } from '../errors.js';
+import { moduleAddressFromParts } from '../modules/address.js';
+import type { ModuleAddress } from '../modules/ports.js';
 import { isValidHostname, isValidNamespace, isValidType } from '../providers/address.js';
 import { isValidPackageFilename } from '../providers/keys.js';
 import { isValidVersion } from '../providers/version.js';
@@ -59,6 +61,25 @@ export function parseProvider(hostname: string, namespace: string, type: string)
     throw new NotFound('not a provider address');
   }
   return id;
+}
+
+/**
+ * The module registry protocol's address segments (/hosts/H/v1/modules/{ns}/{name}/{system}/…):
+ * an address that does not validate names no module, so it is a 404 like any other absent one.
+ */
+export function parseModuleParams(hostname: string, namespace: string, name: string, system: string): ModuleAddress {
+  try {
+    return moduleAddressFromParts(hostname, namespace, name, system);
+  } catch (err) {
+    if (err instanceof InvalidInput) throw new NotFound(`not a module address: ${err.message}`);
+    throw err;
+  }
+}
+
+/** A version segment; anything else is a 404. */
+export function parseVersionParam(version: string): string {
+  if (!isValidVersion(version)) throw new NotFound(`not a version: ${version.slice(0, 100)}`);
+  return version;
 }
 
 function isArchiveName(file: string): boolean {

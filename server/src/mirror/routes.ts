@@ -4,7 +4,7 @@ import { parseRange } from '../http/range.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { DownloadCounter } from './downloads.js';
 import { parseMirrorPath } from './request-path.js';
-import type { ArchiveRef, Document, MirrorService, PulledRef } from './service.js';
+import type { Document, MirrorService, PulledRef } from './service.js';
 
 export interface MirrorRoutesDeps {
   mirror: MirrorService;
@@ -41,7 +41,8 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
       }
       return;
     }
-    return sendArchive(ctx, deps, ref);
+    const { pkg } = ref;
+    return sendStoredArchive(ctx, deps, { ...pkg, contentType: 'application/zip' }, () => deps.downloads.record(pkg.id));
   };
   router.get('/:hostname/:namespace/:type/:file', async (ctx) => {
     const { hostname = '', namespace = '', type = '', file = '' } = ctx.params;
@@ -100,13 +101,31 @@ function sendDocument(ctx: Koa.Context, doc: Document): void {
   ctx.body = doc.body;
 }
 
-async function sendArchive(ctx: Koa.Context, deps: MirrorRoutesDeps, ref: ArchiveRef): Promise<void> {
-  const { pkg } = ref;
+/** An immutable object in the store, served as a download (a provider package, a module archive). */
+export interface StoredArchive {
+  objectKey: string;
+  sha256: string;
+  size: number;
+  filename: string;
+  contentType: string;
+}
+
+/**
+ * Serves a stored archive: a redirect to a presigned URL when the store
+ * presigns, else streamed with Range and conditional GET. `counted` runs once
+ * per download (a GET, not a HEAD or a later range).
+ */
+export async function sendStoredArchive(
+  ctx: Koa.Context,
+  deps: Pick<MirrorRoutesDeps, 'store' | 'presignTtl'>,
+  pkg: StoredArchive,
+  counted: () => void,
+): Promise<void> {
   const isGet = ctx.method === 'GET';
   if (deps.presignTtl > 0) {
     const url = await deps.store.presignGet(pkg.objectKey, deps.presignTtl, { filename: pkg.filename });
     if (url) {
-      if (isGet) deps.downloads.record(pkg.id);
+      if (isGet) counted();
       ctx.set('Cache-Control', 'no-store');
       ctx.redirect(url);
       return;
@@ -141,7 +160,7 @@ async function sendArchive(ctx: Koa.Context, deps: MirrorRoutesDeps, ref: Archiv
   if (!isGet) {
     // HEAD: headers only, without opening the object.
     succeed(range ? 206 : 200);
-    ctx.type = 'application/zip';
+    ctx.type = pkg.contentType;
     if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${pkg.size}`);
     ctx.length = length;
     return;
@@ -154,9 +173,9 @@ async function sendArchive(ctx: Koa.Context, deps: MirrorRoutesDeps, ref: Archiv
   });
   const object = await deps.store.get(pkg.objectKey, range ?? undefined, controller.signal);
   succeed(range ? 206 : 200);
-  ctx.type = 'application/zip';
+  ctx.type = pkg.contentType;
   if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${pkg.size}`);
-  if (!range || range.start === 0) deps.downloads.record(pkg.id);
+  if (!range || range.start === 0) counted();
   ctx.body = object.body;
   ctx.length = object.size;
 }

@@ -4,9 +4,12 @@ import type { Database } from '../db/database.js';
 import { dataVersion } from '../db/database.js';
 import type { PackageRow, ProviderIdentity, ProviderRepository, ProviderRow } from '../db/providers.js';
 import { NotFound } from '../errors.js';
+import { formatModuleAddress } from '../modules/address.js';
+import type { ModuleAddress, ModuleRow, ModuleStatus, ModuleVersionRow } from '../modules/ports.js';
 import type { PulledArchive, VerifiedRelease } from '../pull/ports.js';
+import { compareVersions, isPrerelease, isValidVersion } from '../providers/version.js';
 import type { UpstreamVersion } from '../upstream/documents.js';
-import { presentIndex, presentRegistryVersions, presentVersion } from './documents.js';
+import { presentIndex, presentModuleVersions, presentRegistryVersions, presentVersion } from './documents.js';
 
 /** A rendered JSON document, ready to send: the bytes and their strong ETag. */
 export interface Document {
@@ -18,6 +21,25 @@ export interface Document {
 export interface ArchiveRef {
   pkg: PackageRow;
   status: ProviderRow['status'];
+}
+
+/** A module's versions list, with the version `…/download` (no version) leads to. */
+export interface ModuleVersionsDocument extends Document {
+  /** The newest version that is not a prerelease; undefined when there is none. */
+  latest: string | undefined;
+}
+
+/** A module version held by the mirror (or just pulled into it). */
+export interface HeldModuleVersion {
+  row: ModuleVersionRow;
+  status: ModuleStatus;
+}
+
+/** What the read path reads of held modules (ModuleRepository in db/modules.ts). */
+export interface HeldModules {
+  findModule(address: ModuleAddress): ModuleRow | undefined;
+  listVersions(moduleId: number): ModuleVersionRow[];
+  findVersion(moduleId: number, version: string): ModuleVersionRow | undefined;
 }
 
 /**
@@ -49,6 +71,10 @@ export interface MissHandler {
   release(id: ProviderIdentity, version: string, held: boolean, signal?: AbortSignal): Promise<MissAnswer<VerifiedRelease>>;
   /** An archive not held: one upstream download shared by every concurrent caller. */
   archive(id: ProviderIdentity, version: string, filename: string, signal?: AbortSignal): Promise<MissAnswer<PulledArchive>>;
+  /** The upstream's versions of a module, merged into its versions list. */
+  moduleVersions(address: ModuleAddress, held: boolean, signal?: AbortSignal): Promise<MissAnswer<string[]>>;
+  /** A module version not held: fetched, stored and recorded once for every concurrent caller. */
+  moduleDownload(address: ModuleAddress, version: string, signal?: AbortSignal): Promise<MissAnswer<ModuleVersionRow>>;
 }
 
 /** Pull-through off: what is held, nothing else. */
@@ -56,6 +82,8 @@ export const notFoundOnMiss: MissHandler = {
   versions: async (_id, held) => (held ? { outcome: 'hit' } : { outcome: 'refused', reason: 'not held' }),
   release: async (_id, _version, held) => (held ? { outcome: 'hit' } : { outcome: 'refused', reason: 'not held' }),
   archive: async () => ({ outcome: 'refused', reason: 'not held' }),
+  moduleVersions: async (_a, held) => (held ? { outcome: 'hit' } : { outcome: 'refused', reason: 'not held' }),
+  moduleDownload: async () => ({ outcome: 'refused', reason: 'not held' }),
 };
 
 /** An archive not held, as it streams from the upstream through the puller. */
@@ -66,7 +94,7 @@ export interface PulledRef {
   filename: string;
 }
 
-type Entry = Document | ArchiveRef | { missing: true; message: string } | { pull: true };
+type Entry = Document | ArchiveRef | HeldModuleVersion | { missing: true; message: string } | { pull: true };
 
 interface Loaded {
   entry: Entry;
@@ -82,6 +110,8 @@ export interface MirrorServiceOptions {
   missHandler?: MissHandler;
   /** A held version's stored evidence (held-evidence.ts), so the registry pass-through needs no upstream for it. */
   heldRelease?: (id: ProviderIdentity, version: string, signal?: AbortSignal) => Promise<VerifiedRelease | undefined>;
+  /** Held modules; absent: none are held, every module read goes to the seam. */
+  modules?: HeldModules;
 }
 
 /**
@@ -230,6 +260,56 @@ export class MirrorService {
   }
 
   /**
+   * The module registry protocol's versions list: held versions merged with
+   * the upstream's (through the seam), newest first. A blocked module is
+   * absent and never reaches the seam.
+   */
+  async moduleVersions(a: ModuleAddress, signal?: SignalSource): Promise<ModuleVersionsDocument> {
+    return this.cached(`mv|${moduleKey(a)}`, async () => {
+      const module = this.opts.modules?.findModule(a);
+      if (module?.status === 'blocked') return hiddenModule(a);
+      const held = module ? this.opts.modules!.listVersions(module.id).map((v) => v.version) : [];
+      const miss = await this.missHandler.moduleVersions(a, held.length > 0, signalOf(signal));
+      if (miss.outcome === 'refused') return missing(`module ${formatModuleAddress(a)} is not in this mirror`, miss.ttlMs);
+      const upstream = miss.outcome === 'hit' ? [] : miss.value;
+      const versions = [...new Set([...held, ...upstream])].filter(isValidVersion).sort((x, y) => compareVersions(y, x));
+      const doc: ModuleVersionsDocument = { ...render(presentModuleVersions(versions), module?.status ?? 'active'), latest: versions.find((v) => !isPrerelease(v)) };
+      return { entry: doc, ttlMs: miss.ttlMs };
+    }) as Promise<ModuleVersionsDocument>;
+  }
+
+  /**
+   * A module version for its download answer: held, or else pulled through
+   * the seam (stored and recorded before this returns, so the archive URL
+   * handed out names bytes the mirror has).
+   */
+  async moduleDownload(a: ModuleAddress, version: string, signal?: AbortSignal): Promise<HeldModuleVersion> {
+    const held = await this.heldModule(a, version);
+    if (!('pull' in held)) return held as HeldModuleVersion;
+    const miss = await this.missHandler.moduleDownload(a, version, signal);
+    if (miss.outcome === 'pulled' || miss.outcome === 'stale') return { row: miss.value, status: this.opts.modules?.findModule(a)?.status ?? 'active' };
+    throw new NotFound(`version ${version} of module ${formatModuleAddress(a)} is not in this mirror`);
+  }
+
+  /** A held module version for its archive; never pulled (the download answer pulls). */
+  async moduleArchive(a: ModuleAddress, version: string): Promise<HeldModuleVersion> {
+    const held = await this.heldModule(a, version);
+    if ('pull' in held) throw new NotFound(`version ${version} of module ${formatModuleAddress(a)} is not in this mirror`);
+    return held as HeldModuleVersion;
+  }
+
+  private heldModule(a: ModuleAddress, version: string): Promise<Entry> {
+    return this.cached(`mh|${moduleKey(a)}|${version}`, async () => {
+      const module = this.opts.modules?.findModule(a);
+      if (module?.status === 'blocked') return hiddenModule(a);
+      const row = module && this.opts.modules!.findVersion(module.id, version);
+      if (module && row) return { entry: { row, status: module.status } };
+      // Not held: not cached as missing, so the pull is asked every time (a pull invalidates on publish).
+      return { entry: { pull: true } };
+    });
+  }
+
+  /**
    * Caches answers, including "not found", so repeated probes for absent
    * providers stay off the database. Answers built from the upstream's carry
    * a ttl (what is left of metadata_ttl), so a version published upstream
@@ -260,6 +340,15 @@ export class MirrorService {
 /** Blocked providers are indistinguishable from absent ones, and never reach the seam. */
 function hidden(id: ProviderIdentity): Loaded {
   return missing(`provider ${key(id)} is not in this mirror`);
+}
+
+function hiddenModule(a: ModuleAddress): Loaded {
+  return missing(`module ${formatModuleAddress(a)} is not in this mirror`);
+}
+
+/** Module addresses are case-insensitive in the registry protocol: one cache entry however a client spells them. */
+function moduleKey(a: ModuleAddress): string {
+  return formatModuleAddress(a).toLowerCase();
 }
 
 function missing(message: string, ttlMs?: number): Loaded {

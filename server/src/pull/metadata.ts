@@ -15,6 +15,8 @@
  *   client repeating a bad request does not make the mirror repeat it upstream.
  * - Every request goes through UpstreamHealth: while an upstream is backing
  *   off, a miss fails at once with UpstreamBackingOff.
+ * - A module's versions list (the module registry protocol) is cached and
+ *   revalidated exactly like a provider's, under the same upstream health.
  *
  * Answers are shared between callers (and reused while their row is
  * unchanged): treat them as read-only.
@@ -26,6 +28,7 @@ import type { ProviderIdentity } from '../db/providers.js';
 import type { UpstreamCacheEntry, UpstreamCacheKind, UpstreamCacheRepository } from '../db/upstream-cache.js';
 import { isValidVersion } from '../providers/version.js';
 import { abortError, untilAborted } from '../storage/streaming.js';
+import type { ModuleAddress, ModuleUpstream } from '../modules/ports.js';
 import type { UpstreamVersion } from '../upstream/documents.js';
 import { InvalidUpstreamResponse, UpstreamBackingOff, UpstreamTimeout } from '../upstream/errors.js';
 import type { HttpClientOptions } from '../upstream/http.js';
@@ -50,6 +53,8 @@ export const PULL_METADATA_HTTP: Readonly<Pick<HttpClientOptions, 'maxAttempts' 
 export interface UpstreamMetadataOptions {
   /** The client for a configured upstream; throws UnknownUpstream for any other hostname. */
   registry(hostname: string): ProviderRegistry;
+  /** The module registry client of an upstream (as RegistryClients.modules); absent: module lists are not asked for. */
+  moduleRegistry?(hostname: string): ModuleUpstream;
   cache: UpstreamCacheRepository;
   metadataTtlMs: number;
   staleIfErrorMs: number;
@@ -82,6 +87,13 @@ interface StoredVersions {
   versions: UpstreamVersion[];
   warnings: string[];
 }
+
+interface StoredModuleVersions {
+  versions: string[];
+}
+
+/** upstream_cache kind of a module's versions list; its key is "namespace/name/system", lowercase. */
+const MODULE_VERSIONS: UpstreamCacheKind = 'module-versions';
 
 const MAX_NEGATIVE_ENTRIES = 10_000;
 const MAX_MEMO_ENTRIES = 512;
@@ -116,18 +128,49 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
   async versionList(id: ProviderIdentity, signal?: AbortSignal): Promise<Cached<StoredVersions>> {
     const p = normalize(id);
     const registry = this.o.registry(p.hostname);
-    const key = `${p.namespace}/${p.type}`;
-    const row = this.o.cache.get(p.hostname, 'versions', key);
+    return this.cachedList(p.hostname, 'versions', `${p.namespace}/${p.type}`, decode, (key) => this.fetchVersions(registry, p, key), signal);
+  }
+
+  /** The version strings an upstream module registry lists for a module; NotFound when it has no such module. */
+  async moduleVersions(address: ModuleAddress, signal?: AbortSignal): Promise<Cached<string[]>> {
+    const hostname = address.hostname.toLowerCase();
+    if (this.o.moduleRegistry === undefined) throw new NotFound(`modules of ${hostname} are not asked upstream`);
+    const upstream = this.o.moduleRegistry(hostname);
+    // Registry addresses are case-insensitive: one cache row however a client spells the module.
+    const key = `${address.namespace}/${address.name}/${address.system}`.toLowerCase();
+    const fetch = (k: string) =>
+      this.shared(MODULE_VERSIONS, hostname, k, async (opSignal) => {
+        const value: StoredModuleVersions = { versions: await upstream.listVersions(address, opSignal) };
+        return { value, body: JSON.stringify(value), shasums: null, signature: null };
+      });
+    const c = await this.cachedList(hostname, MODULE_VERSIONS, key, decodeModuleVersions, fetch, signal);
+    return { value: c.value.versions, freshness: c.freshness, fetchedAt: c.fetchedAt };
+  }
+
+  /**
+   * A list through the cache: fresh within metadata_ttl; then answered stale
+   * with one background revalidation, up to stale_if_error past the ttl;
+   * beyond that (or never fetched) asked upstream while the caller waits.
+   */
+  private async cachedList<T>(
+    hostname: string,
+    kind: UpstreamCacheKind,
+    key: string,
+    parse: (row: UpstreamCacheEntry) => T,
+    fetch: (key: string) => Promise<{ value: unknown; fetchedAt: number }>,
+    signal: AbortSignal | undefined,
+  ): Promise<Cached<T>> {
+    const row = this.o.cache.get(hostname, kind, key);
     const age = row === undefined ? Infinity : this.now() - row.fetchedAt;
-    if (row !== undefined && age < this.o.metadataTtlMs) return { value: this.decoded(row, decode), freshness: 'fresh', fetchedAt: row.fetchedAt };
+    if (row !== undefined && age < this.o.metadataTtlMs) return { value: this.decoded(row, parse), freshness: 'fresh', fetchedAt: row.fetchedAt };
     if (row !== undefined && age <= this.o.metadataTtlMs + this.o.staleIfErrorMs) {
-      this.revalidate(p.hostname, key, () => this.fetchVersions(registry, p, key));
-      this.countStale(p.hostname);
-      return { value: this.decoded(row, decode), freshness: 'stale', fetchedAt: row.fetchedAt };
+      this.revalidate(hostname, kind, key, () => fetch(key));
+      this.countStale(hostname);
+      return { value: this.decoded(row, parse), freshness: 'stale', fetchedAt: row.fetchedAt };
     }
-    this.throwRemembered('versions', p.hostname, key);
-    const got = await untilAborted(this.fetchVersions(registry, p, key), signal);
-    return { value: got.value as StoredVersions, freshness: 'fresh', fetchedAt: got.fetchedAt };
+    this.throwRemembered(kind, hostname, key);
+    const got = await untilAborted(fetch(key), signal);
+    return { value: got.value as T, freshness: 'fresh', fetchedAt: got.fetchedAt };
   }
 
   async release(id: ProviderIdentity, version: string, signal?: AbortSignal): Promise<Cached<VerifiedRelease>> {
@@ -282,8 +325,8 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
   }
 
   /** At most one revalidation per key, a few at once overall; none while the upstream is backing off. */
-  private revalidate(hostname: string, key: string, fetch: () => Promise<unknown>): void {
-    const id = `${hostname} ${key}`;
+  private revalidate(hostname: string, kind: UpstreamCacheKind, key: string, fetch: () => Promise<unknown>): void {
+    const id = `${kind} ${hostname} ${key}`;
     if (this.revalidating.has(id) || this.closing.signal.aborted || this.healthTracker.isBackingOff(hostname)) return;
     this.revalidating.add(id);
     const task = (async () => {
@@ -295,7 +338,7 @@ export class CachedUpstreamMetadata implements UpstreamMetadata {
       }
     })()
       .catch((err: unknown) => {
-        if (!this.closing.signal.aborted) this.o.onBackgroundError?.(err, { hostname, kind: 'versions', key });
+        if (!this.closing.signal.aborted) this.o.onBackgroundError?.(err, { hostname, kind, key });
       })
       .finally(() => {
         this.revalidating.delete(id);
@@ -354,6 +397,10 @@ function normalize(id: ProviderIdentity): ProviderIdentity {
 
 function decode(row: UpstreamCacheEntry): StoredVersions {
   return JSON.parse(row.body) as StoredVersions;
+}
+
+function decodeModuleVersions(row: UpstreamCacheEntry): StoredModuleVersions {
+  return JSON.parse(row.body) as StoredModuleVersions;
 }
 
 /** A release row's JSON: everything but the SHA256SUMS and signature bytes, which have columns of their own. */
