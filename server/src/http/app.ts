@@ -13,6 +13,7 @@ import { healthRoutes } from './health.js';
 import { forwardedHeaders, TrustedProxies } from './forwarded.js';
 import { errorHandler } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
+import { defaultUiDir, uiMiddleware, type UiOptions } from './ui.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -35,6 +36,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** Counts module archive downloads per version; absent: not counted. */
   moduleDownloads?: Pick<DownloadCounter, 'record'>;
+  /** The admin web UI under /ui/; default: the built one, on the listener that carries the admin API; false: none. */
+  ui?: UiOptions | false;
 }
 
 /** Assembles the Koa application: context, errors, then routes; nothing listens here. */
@@ -55,6 +58,9 @@ export function createApp(deps: AppDeps): Koa {
   });
   mount(app, health);
   const serveMirror = deps.serveMirror ?? true;
+  // The UI calls the admin API on its own origin, so it is served where that API is.
+  const ui = deps.ui ?? ((deps.routers?.length ?? 0) > 0 || !serveMirror ? { dir: defaultUiDir() } : false);
+  if (ui) app.use(uiMiddleware(ui));
   app.use(async (ctx, next) => {
     if (serveMirror && ctx.path === '/.well-known/terraform.json') {
       // Service discovery names the default upstream's registry pass-through,

@@ -1,0 +1,31 @@
+import { defineStore } from 'pinia';
+import { api, ApiError, type JobSummary, type StorageReport } from '../api';
+import { asApiError } from './jobs';
+
+export const RECENT_JOBS = 8;
+
+/** The dashboard's two sources load side by side; each fails on its own, so one error leaves the other shown. */
+export const useDashboard = defineStore('dashboard', {
+  state: () => ({
+    storage: undefined as StorageReport | undefined,
+    storageError: undefined as ApiError | undefined,
+    jobs: undefined as JobSummary[] | undefined,
+    jobsError: undefined as ApiError | undefined,
+    loading: false,
+  }),
+  actions: {
+    async load(): Promise<void> {
+      this.loading = true;
+      const [storage, jobs] = await Promise.allSettled([api().storage(), api().jobs({ limit: RECENT_JOBS, offset: 0 })]);
+      if (storage.status === 'fulfilled') {
+        this.storage = storage.value;
+        this.storageError = undefined;
+      } else this.storageError = asApiError(storage.reason);
+      if (jobs.status === 'fulfilled') {
+        this.jobs = jobs.value.items;
+        this.jobsError = undefined;
+      } else this.jobsError = asApiError(jobs.reason);
+      this.loading = false;
+    },
+  },
+});
