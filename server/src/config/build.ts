@@ -243,8 +243,9 @@ function buildUpstreams(fromFile: ReadonlyMap<string, UpstreamSetting>, problems
 }
 
 /**
- * providers_url or network_mirror (one at most: each replaces discovery) and
- * allow_unsigned. Both URLs must be https, as Terraform demands of mirrors,
+ * providers_url or network_mirror (one at most: each replaces discovery),
+ * modules_url (modules.v1 instead of discovery; a network mirror serves no
+ * modules, so not with network_mirror) and allow_unsigned. Both URLs must be https, as Terraform demands of mirrors,
  * except on loopback or a private address literal (a mirror next door, a test).
  */
 function buildUpstreamSource(u: UpstreamSetting, problems: Problems): Omit<UpstreamConfig, 'url'> {
@@ -265,6 +266,16 @@ function buildUpstreamSource(u: UpstreamSetting, problems: Problems): Omit<Upstr
       if (error) problems.at(setting.origin, setting.key, error);
       else if ('url' in r) out[field] = r.url;
     }
+  }
+  if (isSet(u.modulesUrl)) {
+    const r = normalizeUrl((u.modulesUrl.value as string).trim(), 'add');
+    const error = isSet(u.networkMirror)
+      ? 'cannot be set together with network_mirror: a network mirror serves no modules'
+      : 'error' in r
+        ? r.error
+        : httpsProblem(r.url);
+    if (error) problems.at(u.modulesUrl.origin, u.modulesUrl.key, error);
+    else if ('url' in r) out.modulesUrl = r.url;
   }
   if (u.allowUnsigned?.value === true) out.allowUnsigned = true;
   return out;

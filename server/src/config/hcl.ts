@@ -22,12 +22,13 @@ export interface FileLayer {
 /** An upstream block: the `url` setting, with the block's other keys when they are set (raw, checked by the builder). */
 export interface UpstreamSetting extends Setting {
   providersUrl?: Setting;
+  modulesUrl?: Setting;
   networkMirror?: Setting;
   allowUnsigned?: Setting;
 }
 
 /** Keys of an `upstream "H" {}` block besides url, by their HCL name. */
-const UPSTREAM_OPTIONS = { providers_url: 'providersUrl', network_mirror: 'networkMirror', allow_unsigned: 'allowUnsigned' } as const;
+const UPSTREAM_OPTIONS = { providers_url: 'providersUrl', modules_url: 'modulesUrl', network_mirror: 'networkMirror', allow_unsigned: 'allowUnsigned' } as const;
 const UPSTREAM_KEYS = ['url', ...Object.keys(UPSTREAM_OPTIONS)];
 
 /** Parses HCL text; syntax errors become one InvalidInput naming `file`, positioned at the first diagnostic. */

@@ -5,7 +5,11 @@
  *
  * Labeled `upstream "<hostname>"` blocks are not in the table: they are a map
  * keyed by hostname, which a flat TFM_* name cannot express, so they are
- * file-only (see hcl.ts).
+ * file-only (see hcl.ts). Their keys: url (where discovery is done),
+ * providers_url and modules_url (a providers.v1 / modules.v1 base used instead
+ * of discovery, e.g. another mirror's /hosts/H/v1/providers/ and
+ * /hosts/H/v1/modules/), network_mirror (a plain network mirror instead of a
+ * registry; serves no modules, so not with modules_url), allow_unsigned.
  */
 
 export type Value = string | number | boolean | string[];

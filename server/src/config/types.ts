@@ -58,6 +58,8 @@ export interface UpstreamConfig {
   url: string;
   /** A providers.v1 base used instead of discovery (another mirror's /hosts/H/v1/providers/), with a trailing slash. */
   providersUrl?: string;
+  /** A modules.v1 base used instead of discovery for modules (another mirror's /hosts/H/v1/modules/), with a trailing slash. */
+  modulesUrl?: string;
   /** The base URL of a network mirror to pull from instead of a registry (its packages are recorded unsigned). */
   networkMirror?: string;
   /** Accept registry releases that list no signing keys, recorded unsigned (default false). */

@@ -91,13 +91,123 @@ export function isSupportedProtocolList(protocols: readonly string[]): boolean {
 
 /** The providers.v1 base URL (absolute, ending in "/"), or undefined when the host offers none. */
 export function parseDiscovery(doc: unknown, url: string): string | undefined {
+  return parseService(doc, url, 'providers.v1');
+}
+
+/**
+ * One service's base URL from a discovery document (absolute, ending in "/"),
+ * or undefined when the host does not offer it. Each service is checked on
+ * its own: a broken "modules.v1" does not take providers down, nor the reverse.
+ */
+export function parseService(doc: unknown, url: string, service: 'providers.v1' | 'modules.v1'): string | undefined {
   if (!isObject(doc)) throw new InvalidUpstreamResponse(url, 'discovery document is not a JSON object');
-  const raw = doc['providers.v1'];
+  const raw = doc[service];
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string') throw new InvalidUpstreamResponse(url, '"providers.v1" is not a string');
-  const resolved = resolveUrl(raw, url, 'providers.v1');
+  if (typeof raw !== 'string') throw new InvalidUpstreamResponse(url, `"${service}" is not a string`);
+  const resolved = resolveUrl(raw, url, service);
   // Endpoints are resolved relative to this base, which only works as a directory.
   return resolved.endsWith('/') ? resolved : `${resolved}/`;
+}
+
+export interface ModuleVersionList {
+  versions: string[];
+  /** Entries skipped as malformed, one message each. */
+  problems: string[];
+}
+
+/**
+ * A module's versions document, `{"modules":[{"versions":[{"version":"1.0.0"}]}]}`.
+ * Entries that are not strict semantic versions are skipped and reported, as
+ * provider version lists do: versions become URL segments and object keys.
+ * Only the first module entry counts (the protocol lists exactly one).
+ */
+export function parseModuleVersionList(doc: unknown, url: string): ModuleVersionList {
+  const first = isObject(doc) && Array.isArray(doc.modules) ? (doc.modules[0] as unknown) : undefined;
+  if (!isObject(doc) || !Array.isArray(doc.modules) || (first !== undefined && !(isObject(first) && Array.isArray(first.versions)))) {
+    throw new InvalidUpstreamResponse(url, 'expected a JSON object with a "modules" array whose entry has a "versions" array');
+  }
+  const problems: string[] = [];
+  const versions: string[] = [];
+  const seen = new Set<string>();
+  const entries: unknown[] = isObject(first) && Array.isArray(first.versions) ? first.versions : [];
+  entries.forEach((entry, index) => {
+    const where = `modules[0].versions[${index}]`;
+    if (!isObject(entry) || typeof entry.version !== 'string') {
+      problems.push(`${where}: not an object with a string "version"; skipped`);
+    } else if (!isValidVersion(entry.version)) {
+      problems.push(`${where}: "version" is not a semantic version; skipped`);
+    } else if (seen.has(entry.version)) {
+      problems.push(`${where}: version ${entry.version} is listed twice; the first entry is kept`);
+    } else {
+      seen.add(entry.version);
+      versions.push(entry.version);
+    }
+  });
+  return { versions, problems };
+}
+
+/** Longest module location accepted (real ones are a URL with a ref; go-getter has no limit, we do). */
+export const MAX_MODULE_LOCATION_LENGTH = 4096;
+
+/**
+ * The location a module download answered: X-Terraform-Get on a 204 or 200
+ * (Terraform reads only the header), else a 200's JSON `{"location"}` body
+ * (OpenTofu reads it). Relative forms (`/`, `./`, `../`) are resolved against
+ * `url`, the download URL that answered; go-getter's `//subdir` is split off
+ * first (URL resolution would fold it) and put back before the query.
+ */
+export function parseModuleDownload(res: { status: number; header: string | string[] | undefined; body: Buffer; contentType: string }, url: string): string {
+  if (res.status !== 200 && res.status !== 204) {
+    throw new InvalidUpstreamResponse(url, `module download answered ${res.status}, expected 204 or 200 with X-Terraform-Get`);
+  }
+  const header = Array.isArray(res.header) ? res.header[0] : res.header;
+  let location = header?.trim() ? header.trim() : undefined;
+  if (location === undefined && res.status === 200) location = bodyLocation(res.body, url);
+  if (location === undefined) throw new InvalidUpstreamResponse(url, 'module download answered without an X-Terraform-Get header or a "location"');
+  if (location.length > MAX_MODULE_LOCATION_LENGTH) {
+    throw new InvalidUpstreamResponse(url, `module location is ${location.length} characters long, more than the ${MAX_MODULE_LOCATION_LENGTH} accepted`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(location)) throw new InvalidUpstreamResponse(url, 'module location contains control characters');
+  return isRelativeLocation(location) ? resolveRelativeLocation(location, url) : location;
+}
+
+function bodyLocation(body: Buffer, url: string): string | undefined {
+  if (body.length === 0) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidUpstreamResponse(url, `module download answered 200 without X-Terraform-Get and with ${body.length} bytes that do not parse as JSON`);
+  }
+  if (!isObject(doc) || doc.location === undefined) return undefined;
+  if (typeof doc.location !== 'string') throw new InvalidUpstreamResponse(url, '"location" is not a string');
+  return doc.location.trim() || undefined;
+}
+
+/** Terraform's rule: only these prefixes make a location relative to the download URL. */
+export function isRelativeLocation(location: string): boolean {
+  return location.startsWith('/') || location.startsWith('./') || location.startsWith('../');
+}
+
+function resolveRelativeLocation(location: string, base: string): string {
+  const queryAt = location.indexOf('?');
+  const path = queryAt === -1 ? location : location.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : location.slice(queryAt);
+  // A leading "//" is a scheme-relative authority, not a subdirectory.
+  const subdirAt = path.indexOf('//', path.startsWith('//') ? 2 : 0);
+  const source = subdirAt === -1 ? path : path.slice(0, subdirAt);
+  const subdir = subdirAt === -1 ? '' : path.slice(subdirAt);
+  let resolved: URL;
+  try {
+    resolved = new URL(source + query, base);
+  } catch {
+    throw new InvalidUpstreamResponse(base, 'module location is not a valid relative URL');
+  }
+  resolved.hash = '';
+  const search = resolved.search;
+  resolved.search = '';
+  return `${resolved.href}${subdir}${search}`;
 }
 
 export function parseVersionList(doc: unknown, url: string): VersionList {

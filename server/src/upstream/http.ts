@@ -51,6 +51,9 @@ export interface BufferedResponse {
   url: string;
   contentType: string;
   body: Buffer;
+  /** The final response's status and headers (a module download's 204 says everything in X-Terraform-Get). */
+  status: number;
+  headers: http.IncomingHttpHeaders;
 }
 
 export interface StreamedResponse {
@@ -151,7 +154,7 @@ export class HttpClient {
         onSettled: release,
       });
       try {
-        return { url: finalUrl, contentType: res.headers['content-type'] ?? '', body: await readAll(body) };
+        return { url: finalUrl, contentType: res.headers['content-type'] ?? '', body: await readAll(body), status: res.statusCode ?? 0, headers: res.headers };
       } catch (err) {
         // A cut or stalled document is most likely a network hiccup: try again,
         // and report the integrity problem only if it keeps happening.

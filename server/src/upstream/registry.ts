@@ -1,6 +1,7 @@
 /**
  * Provider Registry Protocol client for one upstream hostname: service
  * discovery, the versions list, download metadata, and the release files.
+ * The same discovery serves its module registry client (module-registry.ts).
  * `RegistryClients` maps hostnames to clients from the `upstream` config, and
  * is the one place that refuses a hostname with no upstream.
  */
@@ -11,10 +12,12 @@ import { isValidHostname } from '../providers/address.js';
 import { formatPlatform, platformOf } from '../providers/platform.js';
 import { isValidVersion } from '../providers/version.js';
 import { abortError, untilAborted } from '../storage/streaming.js';
-import { type DownloadInfo, type VersionList, parseDiscovery, parseDownloadInfo, parseVersionList } from './documents.js';
+import { type DownloadInfo, type VersionList, parseDownloadInfo, parseService, parseVersionList } from './documents.js';
 import { InvalidUpstreamResponse, UnknownUpstream, describeContentType, describeUrl } from './errors.js';
 import type { HttpClient, HttpStats, StreamedResponse } from './http.js';
+import { ModuleRegistryClient } from './module-registry.js';
 import { NetworkMirrorClient } from './network-mirror.js';
+import type { ModuleUpstream } from '../modules/ports.js';
 import { type UpstreamHttpOptions, assertProvider, downloadArchive, fetchReleaseFile, notFoundAs, upstreamHttpClient } from './upstream-http.js';
 
 /** Response size bounds, per document kind (the largest real ones are far below). */
@@ -69,6 +72,11 @@ export interface RegistryClientOptions extends UpstreamHttpOptions {
    * which is never contacted.
    */
   providersUrl?: string;
+  /**
+   * A modules.v1 base to use instead of discovery for modules (another
+   * mirror's /hosts/H/v1/modules/); its own reach rules, like providersUrl.
+   */
+  modulesUrl?: string;
   /** Accept releases listing no signing keys: their DownloadInfo says trust "unsigned" (allow_unsigned). */
   allowUnsigned?: boolean;
   discoveryTtlMs?: number;
@@ -82,14 +90,20 @@ export class RegistryClient implements UpstreamClient {
   private readonly http: HttpClient;
   private readonly now: () => number;
   private readonly fixedBase: string | undefined;
-  private discovered: { base: string; at: number } | undefined;
-  private pending: Promise<string> | undefined;
+  private readonly fixedModulesBase: string | undefined;
+  /** For a modules_url: its own reach rules (a mirror next door may be on loopback while url is public). */
+  private readonly modulesHttp: HttpClient | undefined;
+  private moduleClient: ModuleRegistryClient | undefined;
+  private discovered: { doc: unknown; url: string; at: number } | undefined;
+  private pending: Promise<{ doc: unknown; url: string }> | undefined;
 
   constructor(private readonly options: RegistryClientOptions) {
     this.hostname = options.hostname;
     this.discoveryUrl = new URL('.well-known/terraform.json', withSlash(options.url)).href;
     this.fixedBase = options.providersUrl ? withSlash(options.providersUrl) : undefined;
     this.http = upstreamHttpClient(options, this.fixedBase ?? options.url);
+    this.fixedModulesBase = options.modulesUrl ? withSlash(options.modulesUrl) : undefined;
+    this.modulesHttp = this.fixedModulesBase ? upstreamHttpClient(options, this.fixedModulesBase) : undefined;
     this.now = options.now ?? Date.now;
   }
 
@@ -100,8 +114,38 @@ export class RegistryClient implements UpstreamClient {
    */
   async providersBaseUrl(signal?: AbortSignal): Promise<string> {
     if (this.fixedBase !== undefined) return this.fixedBase;
+    const d = await this.discovery(signal);
+    const base = parseService(d.doc, d.url, 'providers.v1');
+    if (base === undefined) throw new NotFound(`${this.hostname} does not offer the provider registry protocol (no "providers.v1" in ${describeUrl(d.url)})`);
+    return base;
+  }
+
+  /** The modules.v1 base URL: modules_url when configured, else from the same (cached, shared) discovery. */
+  async modulesBaseUrl(signal?: AbortSignal): Promise<string> {
+    if (this.fixedModulesBase !== undefined) return this.fixedModulesBase;
+    const d = await this.discovery(signal);
+    const base = parseService(d.doc, d.url, 'modules.v1');
+    if (base === undefined) throw new NotFound(`${this.hostname} does not offer the module registry protocol (no "modules.v1" in ${describeUrl(d.url)})`);
+    return base;
+  }
+
+  /** This upstream's module registry protocol, over the same discovery and HTTP client (or modules_url's). */
+  modules(): ModuleUpstream {
+    this.moduleClient ??= new ModuleRegistryClient({
+      hostname: this.hostname,
+      http: this.modulesHttp ?? this.http,
+      baseUrl: (signal) => this.modulesBaseUrl(signal),
+    });
+    return this.moduleClient;
+  }
+
+  /**
+   * The discovery document, cached for an hour; concurrent callers share one
+   * request, and a failure is not cached (the next call asks again).
+   */
+  private async discovery(signal?: AbortSignal): Promise<{ doc: unknown; url: string }> {
     const ttl = this.options.discoveryTtlMs ?? DISCOVERY_TTL_MS;
-    if (this.discovered && this.now() - this.discovered.at < ttl) return this.discovered.base;
+    if (this.discovered && this.now() - this.discovered.at < ttl) return this.discovered;
     // A caller already gone would start a shared request that nobody awaits,
     // and its failure would be an unhandled rejection.
     if (signal?.aborted) throw abortError(signal);
@@ -151,9 +195,10 @@ export class RegistryClient implements UpstreamClient {
 
   close(): void {
     this.http.close();
+    this.modulesHttp?.close();
   }
 
-  private async discover(): Promise<string> {
+  private async discover(): Promise<{ doc: unknown; url: string }> {
     const res = await notFoundAs(
       this.http.getJson(this.discoveryUrl, { limit: UPSTREAM_LIMITS.discovery, maxRedirects: DISCOVERY_REDIRECTS }),
       () => `${this.hostname} offers no services: ${describeUrl(this.discoveryUrl)} was not found`,
@@ -162,10 +207,11 @@ export class RegistryClient implements UpstreamClient {
     if (!/^application\/json\b/i.test(res.contentType)) {
       throw new InvalidUpstreamResponse(res.url, `discovery document has ${describeContentType(res.contentType)}, expected application/json`);
     }
-    const base = parseDiscovery(res.value, res.url);
-    if (base === undefined) throw new NotFound(`${this.hostname} does not offer the provider registry protocol (no "providers.v1" in ${describeUrl(res.url)})`);
-    this.discovered = { base, at: this.now() };
-    return base;
+    if (typeof res.value !== 'object' || res.value === null || Array.isArray(res.value)) {
+      throw new InvalidUpstreamResponse(res.url, 'discovery document is not a JSON object');
+    }
+    this.discovered = { doc: res.value, url: res.url, at: this.now() };
+    return this.discovered;
   }
 
   private json(url: string, limit: number, signal: AbortSignal | undefined, notFound: () => string) {
@@ -207,10 +253,30 @@ export class RegistryClients {
       if (upstream === undefined) throw new UnknownUpstream(key);
       client = upstream.networkMirror
         ? new NetworkMirrorClient({ ...this.options, hostname: key, url: upstream.networkMirror })
-        : new RegistryClient({ ...this.options, hostname: key, url: upstream.url, providersUrl: upstream.providersUrl, allowUnsigned: upstream.allowUnsigned });
+        : new RegistryClient({
+            ...this.options,
+            hostname: key,
+            url: upstream.url,
+            providersUrl: upstream.providersUrl,
+            modulesUrl: upstream.modulesUrl,
+            allowUnsigned: upstream.allowUnsigned,
+          });
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  /**
+   * The module registry client for `hostname`, sharing the provider client's
+   * discovery. UnknownUpstream when it has no upstream; InvalidInput when the
+   * upstream is a network mirror, which has no module protocol.
+   */
+  modules(hostname: string): ModuleUpstream {
+    const client = this.get(hostname);
+    if (!(client instanceof RegistryClient)) {
+      throw new InvalidInput(`upstream ${client.hostname} is a network mirror and serves no modules`, { key: 'hostname' });
+    }
+    return client.modules();
   }
 
   /** Counters per hostname, for metrics. */
