@@ -62,6 +62,43 @@ for (const c of clientCases) {
   });
 }
 
+const MODULE_VERSIONS = '/v1/modules/acme/net/aws/versions';
+const MODULE_DOWNLOAD = '/v1/modules/acme/net/aws/1.0.0/download';
+const moduleCases: { name: string; fault: FaultRule; call: 'versions' | 'download' }[] = [
+  { name: 'a module versions answer that is an HTML page', fault: { path: MODULE_VERSIONS, fault: garbage() }, call: 'versions' },
+  { name: 'a module versions answer that does not parse', fault: { path: MODULE_VERSIONS, fault: { kind: 'respond', body: `{"modules": ${MARKER}` } }, call: 'versions' },
+  { name: 'a module versions answer of the wrong shape', fault: { path: MODULE_VERSIONS, fault: { kind: 'respond', body: JSON.stringify({ modules: [{ versions: MARKER }] }) } }, call: 'versions' },
+  { name: 'module version entries that are not versions', fault: { path: MODULE_VERSIONS, fault: { kind: 'respond', body: JSON.stringify({ modules: [{ versions: [{ version: MARKER }, { version: '1.0.0' }] }] }) } }, call: 'versions' },
+  { name: 'a module download 500 with a body', fault: { path: MODULE_DOWNLOAD, fault: garbage(500) }, call: 'download' },
+  { name: 'a module download 200 whose body does not parse', fault: { path: MODULE_DOWNLOAD, fault: garbage(200) }, call: 'download' },
+  { name: 'a module download 200 whose location is not a string', fault: { path: MODULE_DOWNLOAD, fault: { kind: 'respond', body: JSON.stringify({ location: { MARKER } }) } }, call: 'download' },
+  { name: 'a module download with a location too long', fault: { path: MODULE_DOWNLOAD, fault: { kind: 'status', status: 204, headers: { 'x-terraform-get': `./${MARKER}${'x'.repeat(5000)}` } } }, call: 'download' },
+  { name: 'a module download answering 201', fault: { path: MODULE_DOWNLOAD, fault: { kind: 'status', status: 201, headers: { 'x-terraform-get': MARKER } } }, call: 'download' },
+];
+
+for (const c of moduleCases) {
+  test.serial(`the module client's error for ${c.name} does not quote the upstream`, async (t) => {
+    const { s } = t.context;
+    s.registry.addModule({ namespace: 'acme', name: 'net', system: 'aws', versions: { '1.0.0': 'git::https://github.com/acme/net?ref=v1.0.0' } });
+    const client = clientFor(s.registry, { sleep: recordingSleep().sleep, maxAttempts: 2 });
+    t.teardown(() => client.close());
+    s.registry.fault(c.fault);
+    const address = { hostname: s.registry.hostname, namespace: 'acme', name: 'net', system: 'aws' };
+    try {
+      if (c.call === 'versions') {
+        const list = await client.modules().listVersions(address);
+        t.deepEqual(list, ['1.0.0'], 'only a list with skipped entries may succeed, and it drops the bad one');
+      } else {
+        await client.modules().downloadLocation(address, '1.0.0');
+        t.fail('the download location was accepted');
+      }
+    } catch (err) {
+      t.false((err as Error).message.includes(MARKER), (err as Error).message);
+      t.true((err as Error).message.length < 600);
+    }
+  });
+}
+
 test.serial('a JSON body that does not parse is described by its size and content type', async (t) => {
   const { s } = t.context;
   const client = clientFor(s.registry);
