@@ -149,11 +149,11 @@ test('planning: exact versions all held make no upstream call; one unheld platfo
   await seedImported(world);
   const registries = fakeRegistries({ [NULL]: [{ version: '3.2.1', protocols: ['5.0'], platforms: [{ os: 'linux', arch: 'amd64' }, { os: 'windows', arch: 'amd64' }] }] });
   const held = heldVersionsIn(world.providers);
-  const allHeld = await parseDefinitions('provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64", "darwin_arm64"]\n}\n', { format: 'hcl' });
+  const allHeld = (await parseDefinitions('provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64", "darwin_arm64"]\n}\n', { format: 'hcl' })).providers;
   const plan = await planLoad(allHeld, (h) => registries.get(h), { held });
   t.deepEqual(registries.calls, []);
   t.deepEqual(plan.items.map((i) => i.platform), ['linux_amd64', 'darwin_arm64']);
-  const oneMissing = await parseDefinitions('provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64", "windows_amd64"]\n}\n', { format: 'hcl' });
+  const oneMissing = (await parseDefinitions('provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64", "windows_amd64"]\n}\n', { format: 'hcl' })).providers;
   const upstreamPlan = await planLoad(oneMissing, (h) => registries.get(h), { held });
   t.deepEqual(registries.calls, [NULL]);
   t.deepEqual(upstreamPlan.items.map((i) => i.platform), ['linux_amd64', 'windows_amd64']);
@@ -161,7 +161,7 @@ test('planning: exact versions all held make no upstream call; one unheld platfo
 });
 
 test('planning without held knowledge still fails on an unreachable upstream (callers that cannot fall back see the error)', async (t) => {
-  const defs = await parseDefinitions('provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64"]\n}\n', { format: 'hcl' });
+  const defs = (await parseDefinitions('provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64"]\n}\n', { format: 'hcl' })).providers;
   const registries = downRegistries();
   await t.throwsAsync(planLoad(defs, (h) => registries.get(h)), { instanceOf: UpstreamUnavailable });
 });

@@ -38,7 +38,7 @@ function checkDefinitions(defs: ProviderDefinition[]): void {
 
 async function parseChecked(text: string, format: DefinitionFormat | 'auto'): Promise<void> {
   const r = await outcome(() => parseDefinitions(text, { format, file: 'defs' }), { cpuMs: CPU_MS, allowed: ALLOWED });
-  if (r.ok) checkDefinitions(r.value);
+  if (r.ok) checkDefinitions(r.value.providers);
 }
 
 test.serial('a valid definition printed to HCL, YAML and JSON parses to the same result in each', async (t) => {
@@ -46,14 +46,14 @@ test.serial('a valid definition printed to HCL, YAML and JSON parses to the same
     t,
     providerModels,
     async (models) => {
-      const fromJson = await parseDefinitions(toJson(models), { format: 'json' });
-      const fromYaml = await parseDefinitions(toYaml(models), { format: 'yaml' });
-      const fromHcl = await parseDefinitions(toHcl(models), { format: 'hcl' });
+      const fromJson = (await parseDefinitions(toJson(models), { format: 'json' })).providers;
+      const fromYaml = (await parseDefinitions(toYaml(models), { format: 'yaml' })).providers;
+      const fromHcl = (await parseDefinitions(toHcl(models), { format: 'hcl' })).providers;
       t.deepEqual(withoutPositions(fromYaml), withoutPositions(fromJson));
       t.deepEqual(withoutPositions(fromHcl), withoutPositions(fromJson));
       t.deepEqual(fromJson.map((d) => d.source), models.map((p) => (p.hostname ? sourceOf(p) : `registry.terraform.io/${sourceOf(p)}`)));
       for (const format of ['json', 'yaml', 'hcl'] as const) {
-        const auto = await parseDefinitions(PRINTERS[format](models), { format: 'auto' });
+        const auto = (await parseDefinitions(PRINTERS[format](models), { format: 'auto' })).providers;
         t.deepEqual(withoutPositions(auto), withoutPositions(fromJson), `auto-detected ${format}`);
       }
     },
@@ -128,6 +128,6 @@ test.serial('HCL nested past the parser\'s stack is refused, and later HCL docum
     const r = await outcome(() => parseDefinitions(text, { format: 'hcl' }), { cpuMs: 10_000, wallMs: 20_000, allowed: [InvalidInput] });
     t.false(r.ok);
   }
-  const fine = await parseDefinitions(doc('"1.0.0"'), { format: 'hcl' });
+  const fine = (await parseDefinitions(doc('"1.0.0"'), { format: 'hcl' })).providers;
   t.is(fine.length, 1);
 });

@@ -52,6 +52,7 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
   const sets = new ProviderSetService({
     sets: runtime.repos.sets,
     providers: runtime.providers,
+    modules: runtime.repos.modules,
     jobs,
     store: runtime.store,
     registries: deps.registries,
@@ -62,7 +63,7 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
     ...authRoutes({ auth, audit }),
     ...userRoutes({ users: new UserService(runtime.repos, auth) }),
     ...providerRoutes({ providers: runtime.providers, store: runtime.store, invalidate: deps.invalidate }),
-    ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts, providers: runtime.providers }),
+    ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts, providers: runtime.providers, modules: runtime.repos.modules }),
     ...providerSetRoutes({ sets }),
     ...statsRoutes({ providers: runtime.providers }),
     ...configRoutes({ config }),

@@ -4,9 +4,10 @@ import type { Config } from '../config/types.js';
 import type { JobItem } from '../db/jobs.js';
 import { InvalidInput } from '../errors.js';
 import type { PoolEvent } from '../jobs/worker-pool.js';
-import { heldVersionsIn, planLoad, type LoadPlan } from '../loads/plan.js';
+import { heldVersionsIn, type LoadPlan } from '../loads/plan.js';
+import { heldModuleVersionsIn, isModuleItem, moduleLookupOf, planDefinitions } from '../loads/plan-modules.js';
 import { createLoadWorkers } from '../loads/service.js';
-import { parseDefinitions, type ProviderDefinition } from '../providers/definitions/index.js';
+import { parseDefinitions, type Definitions } from '../providers/definitions/index.js';
 import { parseRequiredProviders } from '../providers/definitions/required-providers.js';
 import { parsePlatform, type Platform } from '../providers/platform.js';
 import { RegistryClients } from '../upstream/registry.js';
@@ -14,8 +15,9 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { createProgress, formatBytes, type Progress } from './progress.js';
 
 /**
- * `tfmirror load FILE|DIR…`: definitions (definition files, lock files, or a
- * Terraform configuration directory's required_providers) → plan against the
+ * `tfmirror load FILE|DIR…`: definitions (definition files with provider and
+ * module blocks, lock files, or a Terraform configuration directory's
+ * required_providers) → plan against the
  * upstream and what is held → one job → run to completion here. Exit 0 only
  * when every item succeeded (or was already held) and everything asked for
  * could be planned.
@@ -33,12 +35,18 @@ export async function loadCommand(
   const runtime = await openRuntime(config);
   try {
     const planning = new RegistryClients(config.upstreams);
-    const plan = await planLoad(definitions, (h) => planning.get(h), { held: heldVersionsIn(runtime.providers) }).finally(() => planning.close());
+    const plan = await planDefinitions(
+      definitions,
+      { providers: (h) => planning.get(h), modules: moduleLookupOf(planning) },
+      { held: heldVersionsIn(runtime.providers), heldModules: heldModuleVersionsIn(runtime.repos.modules) },
+    ).finally(() => planning.close());
     for (const n of plan.notices) out.write(`notice   ${n}\n`);
     for (const p of plan.problems) out.write(`problem  ${p}\n`);
     if (opts.dryRun) {
-      for (const i of plan.items) out.write(`plan     ${i.source} ${i.version} ${i.platform}\n`);
-      out.write(`\n${plan.items.length} packages planned, ${plan.problems.length} problems (dry run: nothing downloaded)\n`);
+      for (const i of plan.items) out.write(`plan     ${label(i)}\n`);
+      const modules = plan.items.filter(isModuleItem).length;
+      const counted = modules > 0 ? `${plan.items.length - modules} packages and ${modules} module versions` : `${plan.items.length} packages`;
+      out.write(`\n${counted} planned, ${plan.problems.length} problems (dry run: nothing downloaded)\n`);
       return plan.problems.length > 0 ? 1 : 0;
     }
     return await runLoad(runtime, config, files, definitions, plan, out);
@@ -51,14 +59,20 @@ async function runLoad(
   runtime: Runtime,
   config: Config,
   files: string[],
-  definitions: ProviderDefinition[],
+  definitions: Definitions,
   plan: LoadPlan,
   out: NodeJS.WriteStream,
 ): Promise<number> {
   const progress = createProgress();
   const started = performance.now();
   const jobId = runtime.repos.jobs.createJob(
-    { kind: 'load', requestedBy: 'cli', spec: { files, providers: definitions.map((d) => d.source) }, items: plan.items, maxAttempts: config.jobs.maxAttempts },
+    {
+      kind: 'load',
+      requestedBy: 'cli',
+      spec: { files, providers: definitions.providers.map((d) => d.source), ...(definitions.modules.length > 0 ? { modules: definitions.modules.map((d) => d.source) } : {}) },
+      items: plan.items,
+      maxAttempts: config.jobs.maxAttempts,
+    },
     Date.now(),
   );
   const tracker = new ProgressTracker(progress, plan.items.length);
@@ -88,20 +102,22 @@ function readPlatform(text: string): Platform {
   }
 }
 
-async function readDefinitions(files: string[], platforms: Platform[]): Promise<ProviderDefinition[]> {
-  const all: ProviderDefinition[] = [];
+async function readDefinitions(files: string[], platforms: Platform[]): Promise<Definitions> {
+  const all: Definitions = { providers: [], modules: [] };
   for (const file of files) {
     const stat = await fs.promises.stat(file).catch((err: NodeJS.ErrnoException) => {
       throw new InvalidInput(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
     });
     if (stat.isDirectory()) {
-      all.push(...(await parseRequiredProviders(await readConfiguration(file), platforms, file)));
+      all.providers.push(...(await parseRequiredProviders(await readConfiguration(file), platforms, file)));
       continue;
     }
     const text = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new InvalidInput(`cannot read ${file}: ${err.message}`);
     });
-    all.push(...(await parseDefinitions(text, { format: 'auto', file, platforms })));
+    const defs = await parseDefinitions(text, { format: 'auto', file, platforms });
+    all.providers.push(...defs.providers);
+    all.modules.push(...defs.modules);
   }
   return all;
 }
@@ -113,8 +129,9 @@ async function readConfiguration(dir: string) {
   return Promise.all(names.map(async (n) => ({ name: path.join(dir, n), text: await fs.promises.readFile(path.join(dir, n), 'utf8') })));
 }
 
+/** "source version platform" for a package, "module source version" for a module (which has no platform). */
 function label(i: Pick<JobItem, 'source' | 'version' | 'platform'>): string {
-  return `${i.source} ${i.version} ${i.platform}`;
+  return isModuleItem(i) ? `module ${i.source} ${i.version}` : `${i.source} ${i.version} ${i.platform}`;
 }
 
 /** Turns pool events into one line per finished item and a live status line. */

@@ -68,28 +68,47 @@ export async function planLoad(
   opts: PlanOptions | AbortSignal = {},
 ): Promise<LoadPlan> {
   const { signal, held } = opts instanceof AbortSignal ? { signal: opts, held: undefined } : opts;
-  const plan: LoadPlan = { items: [], problems: [], notices: [] };
+  return prepareProviderPlan(definitions, registry, held)(signal);
+}
+
+/** A part of a plan whose upstreams were all looked up; calling it sends the requests. */
+export type PreparedPlan = (signal?: AbortSignal) => Promise<LoadPlan>;
+
+/**
+ * planLoad's first half, synchronous: which definitions need their upstream,
+ * and every upstream looked up (UnknownUpstream thrown here, before any
+ * request), so a caller planning providers and modules together refuses an
+ * unknown hostname in either before the first request of both.
+ */
+export function prepareProviderPlan(
+  definitions: readonly ProviderDefinition[],
+  registry: (hostname: string) => ProviderRegistry,
+  held: HeldVersions | undefined,
+): PreparedPlan {
   const heldOf = definitions.map((d) => copy(held?.(d.address)));
   const needsUpstream = definitions.map((d, i) => !held || !allExactAndHeld(d, heldOf[i]!));
   const registries = definitions.map((d, i) => (needsUpstream[i] ? registry(d.address.hostname) : undefined));
-  const offers = await Promise.all(
-    definitions.map(async (d, i): Promise<Offer> => {
-      const upstream = registries[i];
-      if (!upstream) return { versions: heldOf[i]!, from: 'held' };
-      try {
-        const list = await upstream.listVersions(d.address.namespace, d.address.type, signal);
-        return { versions: new Map(list.versions.map((v) => [v.version, new Set(v.platforms.map(formatPlatform))])), from: 'upstream' };
-      } catch (err) {
-        if (err instanceof NotFound) throw new InvalidInput(err.message);
-        if (!held || !isUnreachable(err)) throw err;
-        plan.notices.push(`${d.source}: upstream unreachable (${(err as Error).message}); resolved against held versions`);
-        return { versions: heldOf[i]!, from: 'held' };
-      }
-    }),
-  );
-  const seen = new Set<string>();
-  definitions.forEach((def, i) => addItems(plan, seen, def, offers[i]!));
-  return plan;
+  return async (signal) => {
+    const plan: LoadPlan = { items: [], problems: [], notices: [] };
+    const offers = await Promise.all(
+      definitions.map(async (d, i): Promise<Offer> => {
+        const upstream = registries[i];
+        if (!upstream) return { versions: heldOf[i]!, from: 'held' };
+        try {
+          const list = await upstream.listVersions(d.address.namespace, d.address.type, signal);
+          return { versions: new Map(list.versions.map((v) => [v.version, new Set(v.platforms.map(formatPlatform))])), from: 'upstream' };
+        } catch (err) {
+          if (err instanceof NotFound) throw new InvalidInput(err.message);
+          if (!held || !isUnreachable(err)) throw err;
+          plan.notices.push(`${d.source}: upstream unreachable (${(err as Error).message}); resolved against held versions`);
+          return { versions: heldOf[i]!, from: 'held' };
+        }
+      }),
+    );
+    const seen = new Set<string>();
+    definitions.forEach((def, i) => addItems(plan, seen, def, offers[i]!));
+    return plan;
+  };
 }
 
 function addItems(plan: LoadPlan, seen: Set<string>, def: ProviderDefinition, offer: Offer): void {
@@ -130,7 +149,7 @@ function allExactAndHeld(def: ProviderDefinition, held: ReadonlyMap<string, Read
 }
 
 /** Failures that say nothing about the request: the upstream is down, slow, backing off or broken. */
-function isUnreachable(err: unknown): boolean {
+export function isUnreachable(err: unknown): boolean {
   return err instanceof UpstreamError || err instanceof Unavailable;
 }
 

@@ -2,10 +2,14 @@ import path from 'node:path';
 import type { Config } from '../config/types.js';
 import type { JobRepository } from '../db/jobs.js';
 import { parseHolder } from '../db/package-holders.js';
-import { WorkerPool, type PoolEvent } from '../jobs/worker-pool.js';
+import { WorkerPool, type JobHandler, type PoolEvent } from '../jobs/worker-pool.js';
+import type { ModuleIngest } from '../modules/ports.js';
 import type { Runtime } from '../runtime.js';
+import { Unavailable } from '../errors.js';
 import { RegistryClients } from '../upstream/registry.js';
+import { fetchModuleHandler } from './fetch-module.js';
 import { fetchPackageHandler } from './fetch-package.js';
+import { isModuleItem } from './plan-modules.js';
 import { StagingArea } from './staging.js';
 
 export interface LoadWorkers {
@@ -14,6 +18,11 @@ export interface LoadWorkers {
   pool: WorkerPool;
   /** Where downloads are staged; the orphan sweep clears what dead processes left there. */
   staging: StagingArea;
+  /**
+   * The module write path the workers use; pull-through takes this same one,
+   * so a process has one single-flight map for module fetches.
+   */
+  moduleIngest: ModuleIngest;
   close(): Promise<void>;
 }
 
@@ -25,13 +34,13 @@ export interface LoadWorkers {
 export function createLoadWorkers(
   runtime: Runtime,
   config: Config,
-  opts: { jobId?: number; published?: () => void; onEvent?: (e: PoolEvent) => void } = {},
+  opts: { jobId?: number; published?: () => void; onEvent?: (e: PoolEvent) => void; moduleIngest?: ModuleIngest } = {},
 ): LoadWorkers {
   const jobs = runtime.repos.jobs;
   const registries = new RegistryClients(config.upstreams, { downloadMaxBytes: config.limits.zipMaxUncompressedBytes });
   const staging = new StagingArea(path.join(config.dataDir, 'staging'));
   staging.init();
-  const handler = fetchPackageHandler({
+  const packages = fetchPackageHandler({
     registry: (hostname) => registries.get(hostname),
     store: runtime.store,
     providers: runtime.providers,
@@ -40,15 +49,33 @@ export function createLoadWorkers(
     published: opts.published,
     holderOf: (jobId) => parseHolder(jobs.holderOf(jobId)),
   });
+  const moduleIngest = opts.moduleIngest ?? createModuleIngestFor(runtime, config, registries, staging, opts.published);
+  const modules = fetchModuleHandler({ ingest: moduleIngest, holderOf: (jobId) => parseHolder(jobs.holderOf(jobId)) });
+  // Module items have no platform: that alone tells them from provider packages.
+  const handler: JobHandler = (item, ctx) => (isModuleItem(item) ? modules(item, ctx) : packages(item, ctx));
   const pool = new WorkerPool({ repo: jobs, handler, concurrency: config.jobs.concurrency, jobId: opts.jobId, onEvent: opts.onEvent });
   return {
     jobs,
     registries,
     pool,
     staging,
+    moduleIngest,
     async close() {
       await pool.stop();
       registries.close();
     },
+  };
+}
+
+/** The module ingest over this runtime's repositories and store (git and archive sources, fetched into staging). */
+function createModuleIngestFor(
+  _runtime: Runtime,
+  _config: Config,
+  _registries: RegistryClients,
+  _staging: StagingArea,
+  _published: (() => void) | undefined,
+): ModuleIngest {
+  return {
+    ingest: () => Promise.reject(new Unavailable('module loading is not available in this build')),
   };
 }

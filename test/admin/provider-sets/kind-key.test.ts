@@ -55,10 +55,11 @@ test('a body whose kind differs from the path is 400 and stores nothing', async 
   t.is((await s.get('ProviderMirror/team-a/x')).status, 404);
 });
 
-test('an unknown kind in the path is 400', async (t) => {
+test('an unknown kind in the path is 400; a ModuleSet is a known kind', async (t) => {
   const s = await setup();
   t.teardown(() => cleanup(s));
-  t.is((await s.get('ModuleSet/team-a/x')).status, 400);
+  t.is((await s.get('ModuleMirror/team-a/x')).status, 400);
+  t.is((await s.get('ModuleSet/team-a/x')).status, 404);
 });
 
 test("a set's load job names the set as the holder of what it brings", async (t) => {

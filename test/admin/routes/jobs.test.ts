@@ -203,8 +203,8 @@ test('a job shows the contract fields and its items', async (t) => {
   t.like(res.body, { id: first, status: 'failed', requestedBy: 'cli', createdAt: '2025-03-04T05:06:07.000Z' });
   for (const key of ['progress', 'startedAt', 'finishedAt']) t.true(key in res.body, key);
   t.deepEqual(res.body.items, [
-    { source: 'registry.terraform.io/hashicorp/null', version: '3.2.0', platform: 'linux_amd64', status: 'succeeded', error: null, attempts: 1, bytesDone: 100, bytesTotal: 100 },
-    { source: 'registry.terraform.io/hashicorp/null', version: '3.2.1', platform: 'linux_amd64', status: 'failed', error: 'upstream said 500', attempts: 1, bytesDone: 0, bytesTotal: 0 },
+    { kind: 'provider', source: 'registry.terraform.io/hashicorp/null', version: '3.2.0', platform: 'linux_amd64', status: 'succeeded', error: null, attempts: 1, bytesDone: 100, bytesTotal: 100 },
+    { kind: 'provider', source: 'registry.terraform.io/hashicorp/null', version: '3.2.1', platform: 'linux_amd64', status: 'failed', error: 'upstream said 500', attempts: 1, bytesDone: 0, bytesTotal: 0 },
   ]);
   t.is((await s.server.call('GET', '/jobs/999', { token: 'viewer-token' })).status, 404);
 });

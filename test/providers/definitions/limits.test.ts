@@ -33,7 +33,7 @@ test('the size limit counts bytes, not characters', async (t) => {
 });
 
 test('exactly 1,000 providers are accepted', async (t) => {
-  const defs = await parseDefinitions(yamlProviders(MAX_PROVIDERS), { format: 'yaml' });
+  const defs = (await parseDefinitions(yamlProviders(MAX_PROVIDERS), { format: 'yaml' })).providers;
   t.is(defs.length, MAX_PROVIDERS);
 });
 

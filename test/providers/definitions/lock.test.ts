@@ -28,7 +28,7 @@ provider "registry.terraform.io/acme/tool" {
 const linux = [parsePlatform('linux_amd64')];
 
 test('a lock file becomes one definition per provider: exactly the pinned version, the named platforms, the pinned hashes', async (t) => {
-  const defs = await parseDefinitions(LOCK, { format: 'auto', file: '.terraform.lock.hcl', platforms: [...linux, parsePlatform('darwin_arm64')] });
+  const defs = (await parseDefinitions(LOCK, { format: 'auto', file: '.terraform.lock.hcl', platforms: [...linux, parsePlatform('darwin_arm64')] })).providers;
   t.deepEqual(
     defs.map((d) => ({ source: d.source, versions: d.versions, platforms: d.platforms.map((p) => `${p.os}_${p.arch}`), hashes: d.hashes, line: d.position?.line })),
     [

@@ -47,15 +47,15 @@ const json = JSON.stringify(
 );
 
 test('the same definitions in HCL, YAML and JSON parse to equal results', async (t) => {
-  const fromHcl = await parseDefinitions(hcl, { format: 'hcl' });
-  const fromYaml = await parseDefinitions(yaml, { format: 'yaml' });
-  const fromJson = await parseDefinitions(json, { format: 'json' });
+  const fromHcl = (await parseDefinitions(hcl, { format: 'hcl' })).providers;
+  const fromYaml = (await parseDefinitions(yaml, { format: 'yaml' })).providers;
+  const fromJson = (await parseDefinitions(json, { format: 'json' })).providers;
   t.deepEqual(withoutPositions(fromYaml), withoutPositions(fromHcl));
   t.deepEqual(withoutPositions(fromJson), withoutPositions(fromHcl));
 });
 
 test('a definition carries the normalized address, selectors, latest and platforms', async (t) => {
-  const [aws, random] = await parseDefinitions(yaml, { format: 'yaml' });
+  const [aws, random] = (await parseDefinitions(yaml, { format: 'yaml' })).providers;
   t.deepEqual(aws?.address, { hostname: 'registry.terraform.io', namespace: 'hashicorp', type: 'aws' });
   t.is(aws?.source, 'registry.terraform.io/hashicorp/aws');
   t.is(aws?.latest, 3);
@@ -71,7 +71,7 @@ test('a definition carries the normalized address, selectors, latest and platfor
 });
 
 test('definitions keep document order and their starting positions', async (t) => {
-  const fromHcl = await parseDefinitions(hcl, { format: 'hcl' });
+  const fromHcl = (await parseDefinitions(hcl, { format: 'hcl' })).providers;
   t.deepEqual(
     fromHcl.map((d) => d.position),
     [
@@ -79,7 +79,7 @@ test('definitions keep document order and their starting positions', async (t) =
       { line: 8, column: 1 },
     ],
   );
-  const fromYaml = await parseDefinitions(yaml, { format: 'yaml' });
+  const fromYaml = (await parseDefinitions(yaml, { format: 'yaml' })).providers;
   t.deepEqual(
     fromYaml.map((d) => d.position),
     [
@@ -100,7 +100,7 @@ test('HCL definitions come out in source order even when labels sort otherwise',
     '  platforms = ["linux_amd64"]',
     '}',
   );
-  const defs = await parseDefinitions(text, { format: 'hcl' });
+  const defs = (await parseDefinitions(text, { format: 'hcl' })).providers;
   t.deepEqual(
     defs.map((d) => d.source),
     ['registry.terraform.io/z/zed', 'registry.terraform.io/a/alpha'],
@@ -108,26 +108,26 @@ test('HCL definitions come out in source order even when labels sort otherwise',
 });
 
 test('auto format detects each format from the text', async (t) => {
-  const expected = withoutPositions(await parseDefinitions(hcl, { format: 'hcl' }));
+  const expected = withoutPositions((await parseDefinitions(hcl, { format: 'hcl' })).providers);
   for (const text of [hcl, yaml, json]) {
-    t.deepEqual(withoutPositions(await parseDefinitions(text, { format: 'auto' })), expected);
+    t.deepEqual(withoutPositions((await parseDefinitions(text, { format: 'auto' })).providers), expected);
   }
 });
 
 test('auto format prefers the file extension', async (t) => {
-  const defs = await parseDefinitions('providers: []\n', { format: 'auto', file: 'mirror.yml' });
+  const defs = (await parseDefinitions('providers: []\n', { format: 'auto', file: 'mirror.yml' })).providers;
   t.deepEqual(defs, []);
 });
 
 test('empty documents define no providers', async (t) => {
-  t.deepEqual(await parseDefinitions('', { format: 'hcl' }), []);
-  t.deepEqual(await parseDefinitions('# nothing yet\n', { format: 'yaml' }), []);
-  t.deepEqual(await parseDefinitions('{"providers": []}', { format: 'json' }), []);
+  t.deepEqual(await parseDefinitions('', { format: 'hcl' }), { providers: [], modules: [] });
+  t.deepEqual(await parseDefinitions('# nothing yet\n', { format: 'yaml' }), { providers: [], modules: [] });
+  t.deepEqual(await parseDefinitions('{"providers": []}', { format: 'json' }), { providers: [], modules: [] });
 });
 
 test('latest next to exact versions only is allowed and has no effect', async (t) => {
   const text = 'providers:\n  - source: a/b\n    versions: ["1.0.0", "1.1.0"]\n    latest: 1\n    platforms: [linux_amd64]\n';
-  const [def] = await parseDefinitions(text, { format: 'yaml' });
+  const [def] = (await parseDefinitions(text, { format: 'yaml' })).providers;
   t.deepEqual(selectVersions(def!, ['1.0.0', '1.1.0', '1.2.0']), ['1.1.0', '1.0.0']);
 });
 
@@ -138,7 +138,7 @@ test('latest applies per constraint; exact versions are always kept', async (t) 
   platforms = ["linux_amd64"]
 }
 `;
-  const [def] = await parseDefinitions(text, { format: 'hcl' });
+  const [def] = (await parseDefinitions(text, { format: 'hcl' })).providers;
   const available = ['3.0.0', '4.0.0', '4.1.0', '4.2.0', '5.0.0', '5.1.0', '5.2.0', '5.3.0-rc1'];
   t.deepEqual(selectVersions(def!, available), ['5.2.0', '5.1.0', '4.2.0', '4.1.0', '3.0.0']);
 });
@@ -152,30 +152,30 @@ test('YAML anchors and aliases can share a platform list', async (t) => {
     versions: ["2.0.0"]
     platforms: *common
 `;
-  const defs = await parseDefinitions(text, { format: 'yaml' });
+  const defs = (await parseDefinitions(text, { format: 'yaml' })).providers;
   t.deepEqual(defs[1]?.platforms, defs[0]?.platforms);
 });
 
 test('latest = null in HCL and latest: null in YAML mean unset', async (t) => {
-  const fromHcl = await parseDefinitions('provider "a/b" {\n  versions = ["~> 1.0"]\n  latest = null\n  platforms = ["linux_amd64"]\n}\n', {
+  const fromHcl = (await parseDefinitions('provider "a/b" {\n  versions = ["~> 1.0"]\n  latest = null\n  platforms = ["linux_amd64"]\n}\n', {
     format: 'hcl',
-  });
-  const fromYaml = await parseDefinitions('providers:\n  - {source: a/b, versions: ["~> 1.0"], latest: ~, platforms: [linux_amd64]}\n', {
+  })).providers;
+  const fromYaml = (await parseDefinitions('providers:\n  - {source: a/b, versions: ["~> 1.0"], latest: ~, platforms: [linux_amd64]}\n', {
     format: 'yaml',
-  });
+  })).providers;
   t.is(fromHcl[0]?.latest, undefined);
   t.is(fromYaml[0]?.latest, undefined);
 });
 
 test('a byte-order mark and CRLF line endings are accepted in every format', async (t) => {
-  const expected = withoutPositions(await parseDefinitions(hcl, { format: 'hcl' }));
+  const expected = withoutPositions((await parseDefinitions(hcl, { format: 'hcl' })).providers);
   for (const [text, format] of [
     [hcl, 'hcl'],
     [yaml, 'yaml'],
     [json, 'json'],
   ] as const) {
     const windows = `\uFEFF${text.replace(/\n/g, '\r\n')}`;
-    t.deepEqual(withoutPositions(await parseDefinitions(windows, { format })), expected, format);
+    t.deepEqual(withoutPositions((await parseDefinitions(windows, { format })).providers), expected, format);
   }
 });
 

@@ -1,4 +1,5 @@
 import type { Job, JobItem, JobProgress, JobSummary } from '../../db/jobs.js';
+import { isModuleItem } from '../../loads/plan-modules.js';
 import type { LoadOutcome } from './service.js';
 
 /**
@@ -43,6 +44,8 @@ export function presentJobList(page: { jobs: JobSummary[]; total: number }) {
 
 function presentItem(i: JobItem) {
   return {
+    // Derived, not stored: a module item is the one without a platform.
+    kind: isModuleItem(i) ? ('module' as const) : ('provider' as const),
     source: i.source,
     version: i.version,
     platform: i.platform,

@@ -44,8 +44,11 @@ const summary = z.object({
   requestedBy: z.string(),
 });
 const item = z.object({
+  kind: z.enum(['provider', 'module']),
+  /** Providers: hostname/namespace/type; modules: hostname/namespace/name/system. */
   source: z.string(),
   version: z.string(),
+  /** os_arch; empty for a module. */
   platform: z.string(),
   status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']),
   error: z.string().nullable(),
@@ -57,26 +60,38 @@ const item = z.object({
 const loadQuery = z.object({ platform: z.union([z.string(), z.array(z.string()).max(64)]).optional() });
 const accepted = z.object({ jobId: z.number(), items: z.number(), problems: z.array(z.string()), notices: z.array(z.string()).optional() });
 
-/** Loading provider definitions, and watching or retrying the jobs that result. */
+/**
+ * Loading definitions, and watching or retrying the jobs that result. One
+ * route takes providers and modules: they are written in the same files
+ * (DESIGN: "Modules, in the same files"), so a file that holds both loads in
+ * one request and one job, and every problem of it is reported at once.
+ */
 export function jobRoutes(deps: JobRoutesDeps): RouteSpec[] {
   return [
     route({
       method: 'post',
       path: '/providers/load',
-      summary: 'Plan provider definitions (HCL, YAML or JSON, or a .terraform.lock.hcl with ?platform=os_arch, repeatable) against the upstream and queue a load job',
+      summary: 'Plan provider and module definitions (HCL, YAML or JSON, or a .terraform.lock.hcl with ?platform=os_arch, repeatable) against the upstream and queue a load job',
       tag: TAG,
       access: JOB_ROLES,
       rawBody: { contentTypes: DEFINITION_CONTENT_TYPES, maxBytes: MAX_DEFINITIONS_BYTES },
       query: loadQuery,
       audit: 'providers.load',
       responses: {
-        202: { description: 'the job was queued', schema: accepted },
-        400: { description: 'invalid definitions (with line and column), an unsupported Content-Type, or a hostname with no upstream block' },
+        202: {
+          description:
+            'the job was queued. The body holds provider definitions, module definitions or both, in one document: `provider "ns/type" {...}` and ' +
+            '`module "ns/name/system" {...}` blocks in HCL, or `providers:` and `modules:` lists in YAML or JSON; modules load through this same route ' +
+            '(there is no separate modules/load). The job has one item per provider package (source, version, platform) and one per module version ' +
+            '(kind "module", platform "")',
+          schema: accepted,
+        },
+        400: { description: 'invalid provider or module definitions (with line and column; nothing is stored), an unsupported Content-Type, or a hostname with no upstream block' },
         502: { description: 'the upstream failed while planning: unreachable, an error status, or an invalid, oversized or truncated answer' },
         504: { description: 'the upstream did not answer in time while planning' },
       },
       handler: async ({ raw, req, query }) => {
-        if (!raw) throw new InvalidInput('send provider definitions as the request body');
+        if (!raw) throw new InvalidInput('send provider or module definitions as the request body');
         const outcome = await loadDefinitions(deps, {
           text: raw.text,
           contentType: raw.contentType,
@@ -90,7 +105,12 @@ export function jobRoutes(deps: JobRoutesDeps): RouteSpec[] {
           headers: { Location: `${ADMIN_PREFIX}/jobs/${outcome.jobId}` },
           audit: {
             resource: `job:${outcome.jobId}`,
-            details: { items: outcome.items, problems: outcome.problems.length, providers: outcome.providers.slice(0, AUDITED_PROVIDERS) },
+            details: {
+              items: outcome.items,
+              problems: outcome.problems.length,
+              providers: outcome.providers.slice(0, AUDITED_PROVIDERS),
+              ...(outcome.modules.length > 0 ? { modules: outcome.modules.slice(0, AUDITED_PROVIDERS) } : {}),
+            },
           },
         };
       },

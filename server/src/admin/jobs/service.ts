@@ -1,7 +1,9 @@
 import type { JobRepository, ListJobsQuery } from '../../db/jobs.js';
 import { InvalidInput } from '../../errors.js';
-import { heldVersionsIn, planLoad } from '../../loads/plan.js';
+import { heldVersionsIn } from '../../loads/plan.js';
+import { heldModuleVersionsIn, moduleLookupOf, planDefinitions, type ModuleVersionsLookup } from '../../loads/plan-modules.js';
 import type { ProviderRepository } from '../../db/providers.js';
+import type { ModuleRepository } from '../../db/modules.js';
 import { parseDefinitions, type DefinitionFormat } from '../../providers/definitions/index.js';
 import { parsePlatform, type Platform } from '../../providers/platform.js';
 import type { ProviderRegistry } from '../../upstream/registry.js';
@@ -9,7 +11,10 @@ import type { ProviderRegistry } from '../../upstream/registry.js';
 /** The upstream port by hostname: RegistryClients in the server, an in-memory fake in tests. */
 export interface RegistryLookup {
   get(hostname: string): ProviderRegistry;
+  /** The module registry protocol of an upstream; without it, module definitions cannot be planned. */
+  modules?(hostname: string): ReturnType<ModuleVersionsLookup>;
 }
+
 
 export interface JobServiceDeps {
   jobs: JobRepository;
@@ -18,6 +23,8 @@ export interface JobServiceDeps {
   maxAttempts: number;
   /** What the mirror holds: exact versions held need no upstream, and an unreachable upstream falls back to it. */
   providers?: Pick<ProviderRepository, 'findProvider' | 'listVersions' | 'listPackages'>;
+  /** The same for modules. */
+  modules?: Pick<ModuleRepository, 'findModule' | 'listVersions'>;
   /** Epoch milliseconds; injectable so tests control job timestamps. */
   now?: () => number;
 }
@@ -53,31 +60,39 @@ export interface LoadOutcome {
   /** E.g. resolved against held versions while the upstream was unreachable (as planLoad reports it). */
   notices: string[];
   providers: string[];
+  modules: string[];
 }
 
 /**
- * The CLI's `load` steps for a request body: parse (all-or-nothing) → plan
+ * The CLI's `load` steps for a request body (providers, modules or both): parse (all-or-nothing) → plan
  * against the upstream → one job for the workers. Nothing is stored until
  * the plan succeeds, so invalid definitions leave no trace.
  */
 export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): Promise<LoadOutcome> {
   const format = FORMAT_BY_CONTENT_TYPE[req.contentType];
-  if (!format) throw new InvalidInput(`unsupported Content-Type "${req.contentType}" for provider definitions`);
+  if (!format) throw new InvalidInput(`unsupported Content-Type "${req.contentType}" for definitions`);
   const definitions = await parseDefinitions(req.text, { format, file: 'body', platforms: (req.platforms ?? []).map(readPlatform) });
-  if (definitions.length === 0) throw new InvalidInput('the definitions name no providers: nothing to load');
-  const plan = await planLoad(definitions, (h) => deps.registries.get(h), { signal: req.signal, held: deps.providers && heldVersionsIn(deps.providers) });
-  const providers = definitions.map((d) => d.source);
+  if (definitions.providers.length === 0 && definitions.modules.length === 0) {
+    throw new InvalidInput('the definitions name no providers and no modules: nothing to load');
+  }
+  const plan = await planDefinitions(
+    definitions,
+    { providers: (h) => deps.registries.get(h), modules: moduleLookupOf(deps.registries) },
+    { signal: req.signal, held: deps.providers && heldVersionsIn(deps.providers), heldModules: deps.modules && heldModuleVersionsIn(deps.modules) },
+  );
+  const providers = definitions.providers.map((d) => d.source);
+  const modules = definitions.modules.map((d) => d.source);
   const jobId = deps.jobs.createJob(
     {
       kind: 'load',
       requestedBy: req.requestedBy,
-      spec: { via: 'api', format, providers, problems: plan.problems, notices: plan.notices },
+      spec: { via: 'api', format, providers, ...(modules.length > 0 ? { modules } : {}), problems: plan.problems, notices: plan.notices },
       items: plan.items,
       maxAttempts: deps.maxAttempts,
     },
     now(deps),
   );
-  return { jobId, items: plan.items.length, problems: plan.problems, notices: plan.notices, providers };
+  return { jobId, items: plan.items.length, problems: plan.problems, notices: plan.notices, providers, modules };
 }
 
 export function listJobs(deps: Pick<JobServiceDeps, 'jobs'>, query: ListJobsQuery) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { SetRecordIdentity } from '../../db/provider-sets.js';
 import { route, type RouteSpec } from '../framework/route.js';
 import { JOB_READERS } from '../principal.js';
+import { setKind } from './schemas.js';
 import type { ProviderSetService } from './service.js';
 
 /**
@@ -13,7 +14,7 @@ import type { ProviderSetService } from './service.js';
  */
 
 export const setRecordSchema = z.object({
-  kind: z.enum(['ProviderSet', 'ProviderMirror']),
+  kind: setKind,
   namespace: z.string(),
   name: z.string(),
   uid: z.string(),

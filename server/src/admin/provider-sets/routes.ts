@@ -5,7 +5,7 @@ import { route, type RouteSpec } from '../framework/route.js';
 import { JOB_READERS, JOB_ROLES } from '../principal.js';
 import { providerSetListRoute } from './list.js';
 import { presentStatus } from './presenters.js';
-import { applyBody, deleteQuery, setParams, statusSchema, type ApplyBody } from './schemas.js';
+import { applyBody, deleteQuery, setKind, setParams, statusSchema, type ApplyBody } from './schemas.js';
 import type { ProviderSetService } from './service.js';
 
 export interface ProviderSetRoutesDeps {
@@ -13,12 +13,12 @@ export interface ProviderSetRoutesDeps {
 }
 
 const TAG = 'provider-sets';
-/** The kind is part of a set's key: a ProviderSet and a ProviderMirror may share a namespace and name. */
+/** The kind is part of a set's key: a ProviderSet, a ProviderMirror and a ModuleSet may share a namespace and name. */
 const PATH = '/provider-sets/:kind/:namespace/:name';
 /** The older path without the kind: PUT takes it from the body; GET and DELETE find the one set of that name. */
 const NAME_PATH = '/provider-sets/:namespace/:name';
 
-const keyParams = setParams.extend({ kind: z.enum(['ProviderSet', 'ProviderMirror']) });
+const keyParams = setParams.extend({ kind: setKind });
 
 /** The Kubernetes operator's API: one idempotent PUT per reconcile, a status read, and a delete for the finalizer. */
 export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
@@ -33,12 +33,19 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
     };
   };
   const remove = async (key: ProviderSetKey | undefined, name: ProviderSetName, purge: boolean) => {
-    const outcome = key ? await deps.sets.remove(key, purge) : { known: false, packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
+    const outcome = key ? await deps.sets.remove(key, purge) : { known: false, packagesDeleted: 0, moduleVersionsDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
     return {
       status: 204,
       audit: {
         resource: key ? resourceOf(key) : `provider-set:${name.namespace}/${name.name}`,
-        details: { purge, known: outcome.known, packagesDeleted: outcome.packagesDeleted, objectsDeleted: outcome.objectsDeleted, objectsFailed: outcome.objectsFailed.slice(0, 50) },
+        details: {
+          purge,
+          known: outcome.known,
+          packagesDeleted: outcome.packagesDeleted,
+          moduleVersionsDeleted: outcome.moduleVersionsDeleted,
+          objectsDeleted: outcome.objectsDeleted,
+          objectsFailed: outcome.objectsFailed.slice(0, 50),
+        },
       },
     };
   };
@@ -53,7 +60,9 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
     route({
       method: 'put',
       path: PATH,
-      summary: 'Declare what a ProviderSet or ProviderMirror wants held; plans once per generation and queues a job for what is missing',
+      summary:
+        'Declare what a ProviderSet, ProviderMirror or ModuleSet wants held; plans once per generation and queues a job for what is missing. ' +
+        'A ModuleSet holds module versions (items with platform ""); module blocks in a ProviderSet\'s spec.hcl are held by that set too',
       tag: TAG,
       access: JOB_ROLES,
       params: keyParams,
@@ -78,7 +87,7 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
     route({
       method: 'delete',
       path: PATH,
-      summary: 'Forget a provider set; with purge=true also remove the packages whose last holder was this set',
+      summary: 'Forget a provider set; with purge=true also remove the packages and module versions whose last holder was this set',
       tag: TAG,
       access: JOB_ROLES,
       params: keyParams,

@@ -13,6 +13,23 @@ import { providerMirrorSpec as providerMirrorSpecField, providerSetSpec as provi
 export const providerSetSpec = providerSetSpecField.zod;
 export const providerMirrorSpec = providerMirrorSpecField.zod;
 
+/**
+ * A ModuleSet's spec: `modules` (the definitions' module list) or `hcl`
+ * (module blocks), and the deletion policy. Only the envelope, like the
+ * others: parseDefinitions checks addresses and constraints.
+ */
+export const moduleSetSpec = z
+  .object({
+    modules: z
+      .array(z.looseObject({ source: z.string(), versions: z.array(z.string()).min(1).max(100), latest: z.number().int().min(1).max(100).optional() }))
+      .min(1)
+      .max(1000)
+      .optional(),
+    hcl: z.string().min(1).max(256 * 1024).optional(),
+    deletionPolicy: z.enum(['Retain', 'Delete']).optional(),
+  })
+  .refine((spec) => (spec.modules === undefined) !== (spec.hcl === undefined), { message: 'exactly one of spec.modules or spec.hcl must be set' });
+
 const envelope = {
   /** metadata.uid: a different uid under the same name is a recreated object. */
   uid: z.string().min(1),
@@ -25,10 +42,15 @@ const envelope = {
 export const applyBody = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ProviderSet'), spec: providerSetSpec, ...envelope }),
   z.object({ kind: z.literal('ProviderMirror'), spec: providerMirrorSpec, ...envelope }),
+  z.object({ kind: z.literal('ModuleSet'), spec: moduleSetSpec, ...envelope }),
 ]);
+
+/** The kinds of set records, as the path's kind parameter and the list name them. */
+export const setKind = z.enum(['ProviderSet', 'ProviderMirror', 'ModuleSet']);
 
 export type ProviderSetSpec = z.infer<typeof providerSetSpec>;
 export type ProviderMirrorSpec = z.infer<typeof providerMirrorSpec>;
+export type ModuleSetSpec = z.infer<typeof moduleSetSpec>;
 export type ApplyBody = z.infer<typeof applyBody>;
 
 // Kubernetes object names: DNS-1123 labels and subdomains.

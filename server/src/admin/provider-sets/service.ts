@@ -3,7 +3,10 @@ import { formatHolder } from '../../db/package-holders.js';
 import type { ProviderSetKey, ProviderSetName, ProviderSetRepository, ProviderSetRow, SetRecordIdentity } from '../../db/provider-sets.js';
 import type { ProviderRepository } from '../../db/providers.js';
 import { NotFound } from '../../errors.js';
-import { heldVersionsIn, planLoad } from '../../loads/plan.js';
+import type { ModuleRepository } from '../../db/modules.js';
+import { heldVersionsIn } from '../../loads/plan.js';
+import { heldModuleVersionsIn, isModuleItem, moduleLookupOf, planDefinitions } from '../../loads/plan-modules.js';
+import { parseModuleAddress } from '../../modules/address.js';
 import { parseSourceAddress } from '../../providers/address.js';
 import { parseDefinitions } from '../../providers/definitions/index.js';
 import { signingKeysKey } from '../../providers/keys.js';
@@ -16,6 +19,8 @@ import { MAX_FAILURES } from './schemas.js';
 export interface ProviderSetServiceDeps {
   sets: ProviderSetRepository;
   providers: ProviderRepository;
+  /** Module versions the sets hold; without it, a set with modules cannot be planned. */
+  modules?: Pick<ModuleRepository, 'findModule' | 'findVersion' | 'listVersions' | 'addHolder' | 'removeHolder' | 'isArchiveKeyReferenced'>;
   jobs: JobRepository;
   store: ObjectStore;
   registries: RegistryLookup;
@@ -62,6 +67,7 @@ export interface ProviderSetStatus extends ProviderSetName {
 export interface RemoveOutcome {
   known: boolean;
   packagesDeleted: number;
+  moduleVersionsDeleted: number;
   objectsDeleted: number;
   /** Keys whose removal failed: unreferenced leftovers, harmless but worth a look. */
   objectsFailed: string[];
@@ -83,9 +89,16 @@ export class ProviderSetService {
     const key: ProviderSetKey = { kind: req.kind, namespace: req.namespace, name: req.name };
     if (this.isPlanned(this.deps.sets.find(key), req)) return this.status(key);
     const { text, format } = definitionDocument(req);
+    // Whatever the document defines is held by the set: a ProviderSet's HCL may carry module blocks too.
     const definitions = await parseDefinitions(text, { format, file: `${req.kind} ${req.namespace}/${req.name}` });
-    const plan = await planLoad(definitions, (h) => this.deps.registries.get(h), { signal: req.signal, held: heldVersionsIn(this.deps.providers) });
+    const modules = this.deps.modules;
+    const plan = await planDefinitions(
+      definitions,
+      { providers: (h) => this.deps.registries.get(h), ...(modules ? { modules: moduleLookupOf(this.deps.registries) } : {}) },
+      { signal: req.signal, held: heldVersionsIn(this.deps.providers), ...(modules ? { heldModules: heldModuleVersionsIn(modules) } : {}) },
+    );
     const now = this.now();
+    const holder = { kind: 'set', set: key } as const;
     this.deps.sets.transaction(() => {
       // Another request may have stored a newer generation while this one planned.
       if (this.isNewer(this.deps.sets.find(key), req)) return;
@@ -101,7 +114,7 @@ export class ProviderSetService {
                 items: missing,
                 maxAttempts: this.deps.maxAttempts,
                 // What this job publishes is recorded as brought by the set, so purging the set can remove it.
-                holder: formatHolder({ kind: 'set', set: key }),
+                holder: formatHolder(holder),
               },
               now,
             );
@@ -111,6 +124,11 @@ export class ProviderSetService {
         plan.items,
         now,
       );
+      // As save() does for packages: the set holds the module versions it desires that are held already.
+      for (const i of plan.items.filter(isModuleItem)) {
+        const version = this.heldModuleVersion(i);
+        if (version) this.deps.modules!.addHolder(version.id, holder);
+      }
     });
     return this.status(key);
   }
@@ -144,7 +162,7 @@ export class ProviderSetService {
     const failures: ItemFailure[] = [];
     let ready = 0;
     for (const i of items) {
-      if (i.held) {
+      if (isModuleItem(i) ? this.heldModuleVersion(i) !== undefined : i.held) {
         ready++;
         continue;
       }
@@ -172,32 +190,41 @@ export class ProviderSetService {
   }
 
   /**
-   * Forgets the set. With `purge`, the packages whose last holder was this set
-   * go too (rows in one transaction, then objects); anything imported, loaded
-   * by an admin, pulled, or held or desired by another set stays. Unknown sets
-   * are not an error: deleting twice is deleting once.
+   * Forgets the set. With `purge`, the packages and module versions whose
+   * last holder was this set go too (rows in one transaction, then objects);
+   * anything imported, loaded by an admin, pulled, or held or desired by
+   * another set stays. Unknown sets are not an error: deleting twice is
+   * deleting once.
    */
   async remove(key: ProviderSetKey, purge: boolean): Promise<RemoveOutcome> {
     this.notices.delete(noticeKey(key));
-    if (!purge) return { known: this.deps.sets.remove(key), packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
-    const purged = this.deps.sets.purge(key);
-    if (!purged) return { known: false, packagesDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
-    if (purged.packages > 0) this.deps.invalidate();
+    const nothing = { packagesDeleted: 0, moduleVersionsDeleted: 0, objectsDeleted: 0, objectsFailed: [] };
+    if (!purge) return { known: this.deps.sets.remove(key), ...nothing };
+    const modules = this.deps.modules;
+    // One transaction: the set's items go first, so its module versions count as desired by no one.
+    const result = this.deps.sets.transaction(() => {
+      const purged = this.deps.sets.purge(key);
+      return purged && { purged, modules: modules ? modules.removeHolder(key) : { versions: [], archiveKeys: [] } };
+    });
+    if (!result) return { known: false, ...nothing };
+    const { purged } = result;
+    if (purged.packages > 0 || result.modules.versions.length > 0) this.deps.invalidate();
     // Only keys the removed rows named, never a listing of a key prefix: a
     // concurrent load may have stored an object there that no row names yet.
     const keys = new Set(purged.objectKeys);
     for (const v of purged.emptiedVersions) keys.add(signingKeysKey(parseSourceAddress(v.source), v.version));
     const objectsFailed: string[] = [];
     let objectsDeleted = 0;
+    for (const k of result.modules.archiveKeys) keys.add(k);
     for (const k of keys) {
       // A writer that recorded the same key since the commit (an import of the same bytes) keeps it.
-      if (this.deps.providers.isObjectKeyReferenced(k)) continue;
+      if (this.deps.providers.isObjectKeyReferenced(k) || modules?.isArchiveKeyReferenced(k)) continue;
       await this.deps.store.delete(k).then(
         () => objectsDeleted++,
         () => objectsFailed.push(k),
       );
     }
-    return { known: true, packagesDeleted: purged.packages, objectsDeleted, objectsFailed };
+    return { known: true, packagesDeleted: purged.packages, moduleVersionsDeleted: result.modules.versions.length, objectsDeleted, objectsFailed };
   }
 
   /** This uid's generation was already planned (or a newer one was), and no resync is asked for. */
@@ -211,8 +238,16 @@ export class ProviderSetService {
   }
 
   private isHeld(i: JobItemKey): boolean {
+    if (isModuleItem(i)) return this.heldModuleVersion(i) !== undefined;
     const p = parsePlatform(i.platform);
     return this.deps.providers.findPackage(parseSourceAddress(i.source), i.version, p.os, p.arch) !== undefined;
+  }
+
+  /** The held version row of a module item, if any. */
+  private heldModuleVersion(i: JobItemKey): { id: number } | undefined {
+    const modules = this.deps.modules;
+    const row = modules?.findModule(parseModuleAddress(i.source));
+    return row && modules!.findVersion(row.id, i.version);
   }
 
   /** The job may have been pruned since; the set then simply has no job to report. */

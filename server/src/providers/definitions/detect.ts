@@ -37,7 +37,7 @@ export function detectFormat(text: string, contentType?: string, filename?: stri
 }
 
 /**
- * JSON starts with `{` or `[`; HCL has `provider "..." {` headers or `//`
+ * JSON starts with `{` or `[`; HCL has `provider "..." {` (or `module`) headers or `//`
  * comments, which YAML cannot; everything else is taken for YAML (whose
  * errors then explain what is wrong). Only the first 64 KiB are looked at.
  */
@@ -45,6 +45,6 @@ function sniff(text: string): DefinitionFormat {
   const head = text.slice(0, 65536).replace(/^\uFEFF/, '');
   const meaningful = head.replace(/^(\s*#[^\n]*\n)*\s*/, '');
   if (meaningful.startsWith('{') || meaningful.startsWith('[')) return 'json';
-  if (/^\s*provider\s+"[^"\n]*"\s*\{/m.test(head) || /^\s*(\/\/|\/\*)/m.test(head)) return 'hcl';
+  if (/^\s*(provider|module)\s+"[^"\n]*"\s*\{/m.test(head) || /^\s*(\/\/|\/\*)/m.test(head)) return 'hcl';
   return 'yaml';
 }

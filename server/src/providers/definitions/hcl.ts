@@ -1,9 +1,10 @@
 /**
- * HCL documents → provider entries. hcl2json (a WebAssembly build of the real
- * HCL parser) decides syntax; it shapes `provider "<source>" { ... }` as
- * `{provider: {"<source>": [body, ...]}}` with one body per block carrying
- * that label, and renders non-literal expressions as "${...}" strings.
- * Positions come from hcl-scan: block lines always, columns where found.
+ * HCL documents → provider and module entries. hcl2json (a WebAssembly build
+ * of the real HCL parser) decides syntax; it shapes `provider "<source>" { ... }`
+ * as `{provider: {"<source>": [body, ...]}}` with one body per block carrying
+ * that label (`module` blocks alike), and renders non-literal expressions as
+ * "${...}" strings. Positions come from hcl-scan: block lines always, columns
+ * where found.
  */
 
 import { HclSyntaxError, parseHcl } from '../../hcl/parse.js';
@@ -13,17 +14,31 @@ import type { Problems } from './problems.js';
 import type { ProviderEntry } from './schema.js';
 import type { Position } from './types.js';
 
-const BLOCK = 'provider';
-const EXAMPLE = 'provider "hashicorp/aws" { versions = [...], platforms = [...] }';
+type BlockType = 'provider' | 'module';
+const BLOCKS: readonly BlockType[] = ['provider', 'module'];
+const EXAMPLES: Record<BlockType, string> = {
+  provider: 'provider "hashicorp/aws" { versions = [...], platforms = [...] }',
+  module: 'module "terraform-aws-modules/vpc/aws" { versions = [...] }',
+};
 const START: Position = { line: 1, column: 1 };
 
 /** Where the provider blocks are, found without the (slow) real parser: for early limits. */
 export function providerBlockSites(sites: HclSites): BlockSite[] {
-  return sites.blocks.filter((b) => b.type === BLOCK);
+  return sites.blocks.filter((b) => b.type === 'provider');
 }
 
-/** Provider entries in source order, or undefined after reporting syntax errors. */
-export async function readHcl(text: string, sites: HclSites, problems: Problems): Promise<ProviderEntry[] | undefined> {
+/** Where the module blocks are, likewise. */
+export function moduleBlockSites(sites: HclSites): BlockSite[] {
+  return sites.blocks.filter((b) => b.type === 'module');
+}
+
+export interface HclEntries {
+  providers: ProviderEntry[];
+  modules: ProviderEntry[];
+}
+
+/** Provider and module entries, each in source order, or undefined after reporting syntax errors. */
+export async function readHcl(text: string, sites: HclSites, problems: Problems): Promise<HclEntries | undefined> {
   let doc: Record<string, unknown>;
   try {
     doc = await parseHcl(text);
@@ -32,24 +47,27 @@ export async function readHcl(text: string, sites: HclSites, problems: Problems)
     reportSyntax(err, sites, problems);
     return undefined;
   }
-  const entries: ProviderEntry[] = [];
+  const entries: HclEntries = { providers: [], modules: [] };
   for (const [name, value] of Object.entries(doc)) {
     const pos = sites.topLevel.get(name) ?? START;
-    if (name !== BLOCK) problems.add(pos, name, `unknown block or attribute; only ${EXAMPLE} blocks are allowed`);
-    else if (!isRecord(value) || Array.isArray(value)) problems.add(pos, name, labelError());
-    else entries.push(...providerEntries(value, sites, problems));
+    const type = BLOCKS.find((b) => b === name);
+    if (!type) problems.add(pos, name, `unknown block or attribute; only ${EXAMPLES.provider} and ${EXAMPLES.module} blocks are allowed`);
+    else if (!isRecord(value) || Array.isArray(value)) problems.add(pos, name, labelError(type));
+    else entries[type === 'provider' ? 'providers' : 'modules'].push(...blockEntries(type, value, sites, problems));
   }
   const order = (e: ProviderEntry): number => e.node.pos.line * 1e6 + (e.node.pos.column ?? 0);
-  return entries.sort((a, b) => order(a) - order(b));
+  entries.providers.sort((a, b) => order(a) - order(b));
+  entries.modules.sort((a, b) => order(a) - order(b));
+  return entries;
 }
 
-function providerEntries(byLabel: Record<string, unknown>, sites: HclSites, problems: Problems): ProviderEntry[] {
+function blockEntries(type: BlockType, byLabel: Record<string, unknown>, sites: HclSites, problems: Problems): ProviderEntry[] {
   const out: ProviderEntry[] = [];
   for (const [label, bodies] of Object.entries(byLabel)) {
-    const blocks = sites.blocks.filter((b) => b.type === BLOCK && b.labels[0] === label);
-    const path = `${BLOCK} ${JSON.stringify(label)}`;
+    const blocks = sites.blocks.filter((b) => b.type === type && b.labels[0] === label);
+    const path = `${type} ${JSON.stringify(label)}`;
     if (!Array.isArray(bodies)) {
-      problems.add(blocks[0]?.pos ?? sites.topLevel.get(BLOCK) ?? START, path, labelError());
+      problems.add(blocks[0]?.pos ?? sites.topLevel.get(type) ?? START, path, labelError(type));
       continue;
     }
     bodies.forEach((body, n) => {
@@ -88,20 +106,20 @@ function located(value: unknown, pos: Position, elements: Position[] = []): Loca
   return { kind: 'scalar', pos, value: scalar };
 }
 
-function labelError(): string {
-  return `a provider block takes exactly one label, its source address: ${EXAMPLE}`;
+function labelError(type: BlockType): string {
+  return `a ${type} block takes exactly one label, its source address: ${EXAMPLES[type]}`;
 }
 
 /**
  * hcl2json's structural errors ("cannot have blocks with and without labels",
  * "Unable to convert Block to JSON") carry no position; those come from
- * provider blocks with other than one label, which the scan can find.
+ * provider or module blocks with other than one label, which the scan can find.
  */
 function reportSyntax(err: HclSyntaxError, sites: HclSites, problems: Problems): void {
   for (const d of err.diagnostics) problems.add({ line: d.line, column: d.column }, undefined, `HCL syntax error: ${d.message}`);
   if (err.diagnostics.length > 0) return;
-  const misLabeled = sites.blocks.filter((b) => b.type === BLOCK && b.labels.length !== 1);
-  for (const b of misLabeled) problems.add(b.pos, BLOCK, labelError());
+  const misLabeled = sites.blocks.filter((b) => BLOCKS.includes(b.type as BlockType) && b.labels.length !== 1);
+  for (const b of misLabeled) problems.add(b.pos, b.type, labelError(b.type as BlockType));
   if (misLabeled.length === 0) problems.add(START, undefined, `cannot parse HCL: ${err.raw}`);
 }
 

@@ -56,7 +56,10 @@ export async function parseLockFile(text: string, opts: ParseLockOptions): Promi
     );
     problems.throwIfAny();
   }
-  const entries = (await readHcl(text, scanHcl(text), problems)) ?? [];
+  const read = await readHcl(text, scanHcl(text), problems);
+  const entries = read?.providers ?? [];
+  // Terraform's lock file pins providers only; module blocks beside them mean the file is something else.
+  for (const m of read?.modules ?? []) problems.add(m.node.pos, m.path, 'a lock file pins providers only: load module blocks from a definitions file');
   const out: ProviderDefinition[] = [];
   const seen = new Set<string>();
   for (const entry of entries) {

@@ -13,9 +13,9 @@ import type { Position, ProviderDefinition, VersionSelector } from './types.js';
 
 export const MAX_LATEST = 100;
 
-/** One provider as found in a document, before validation. */
+/** One provider (or module) as found in a document, before validation. */
 export interface ProviderEntry {
-  /** Prefix for messages: `providers[0]` (YAML/JSON) or `provider["hashicorp/aws"]` (HCL). */
+  /** Prefix for messages: `providers[0]`, `modules[0]` (YAML/JSON) or `provider "hashicorp/aws"` (HCL). */
   path: string;
   node: Located;
   /** HCL gives the source as the block label rather than as a key. */
@@ -87,7 +87,7 @@ function readSource(node: Located, path: string, problems: Problems): ProviderAd
   return attempt(node.pos, path, problems, () => parseSourceAddress(text));
 }
 
-function readVersions(node: Located, path: string, problems: Problems): VersionSelector[] | undefined {
+export function readVersions(node: Located, path: string, problems: Problems): VersionSelector[] | undefined {
   const texts = stringList(node, path, problems, 'versions or version constraints');
   if (!texts) return undefined;
   const seen = new Map<string, Position>();
@@ -121,7 +121,7 @@ function readPlatforms(node: Located, path: string, problems: Problems): Platfor
   return out;
 }
 
-function readLatest(node: Located, path: string, problems: Problems): number | undefined {
+export function readLatest(node: Located, path: string, problems: Problems): number | undefined {
   if (node.kind === 'scalar' && node.value === null && node.expression === undefined) return undefined; // null = unset
   const ok = node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value);
   if (ok && (node.value as number) >= 1 && (node.value as number) <= MAX_LATEST) return node.value as number;
@@ -147,7 +147,7 @@ function stringList(node: Located, path: string, problems: Problems, what: strin
   return out.length === node.items.length ? out : undefined;
 }
 
-function stringOf(node: Located, path: string, problems: Problems, expected: string): string | undefined {
+export function stringOf(node: Located, path: string, problems: Problems, expected: string): string | undefined {
   if (node.kind === 'scalar' && typeof node.value === 'string' && node.expression === undefined) return node.value;
   let hint = '';
   if (node.kind === 'scalar' && node.expression !== undefined) hint = '; write a literal, quoted string';
@@ -157,7 +157,7 @@ function stringOf(node: Located, path: string, problems: Problems, expected: str
 }
 
 /** Runs a domain parser, turning its InvalidInput into a positioned problem. */
-function attempt<T>(pos: Position, path: string, problems: Problems, parse: () => T): T | undefined {
+export function attempt<T>(pos: Position, path: string, problems: Problems, parse: () => T): T | undefined {
   try {
     return parse();
   } catch (err) {

@@ -7,6 +7,7 @@
 import type { ProviderAddress } from '../address.js';
 import type { Constraint } from '../constraints.js';
 import type { Platform } from '../platform.js';
+import type { ModuleAddress } from '../../modules/ports.js';
 
 export type DefinitionFormat = 'hcl' | 'yaml' | 'json';
 
@@ -45,4 +46,22 @@ export interface ProviderDefinition {
   hashes?: string[];
   /** Where the definition starts in its document. */
   position?: Position;
+}
+
+/** A module to hold: the same versions/latest rules as a provider, and no platforms (a module is source code). */
+export interface ModuleDefinition {
+  address: ModuleAddress;
+  /** Normalized `hostname/namespace/name/system`. */
+  source: string;
+  versions: VersionSelector[];
+  /** As for providers: the newest N matches per constraint; exact versions are always kept. */
+  latest?: number;
+  /** Where the definition starts in its document. */
+  position?: Position;
+}
+
+/** Everything one document (or several, merged) asks the mirror to hold. */
+export interface Definitions {
+  providers: ProviderDefinition[];
+  modules: ModuleDefinition[];
 }

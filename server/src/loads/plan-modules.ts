@@ -1,0 +1,129 @@
+/**
+ * Planning module definitions, beside planLoad for providers: each module's
+ * versions resolved against its upstream's module version list into job items
+ * `{source: "host/ns/name/system", version, platform: ""}` (a module has no
+ * platform; the empty platform is what tells the workers an item is a module).
+ */
+
+import type { JobItemKey } from '../db/jobs.js';
+import { InvalidInput, NotFound } from '../errors.js';
+import type { ModuleAddress, ModuleUpstream, ModuleVersionRow } from '../modules/ports.js';
+import { matches } from '../providers/constraints.js';
+import { selectVersions, type Definitions, type ModuleDefinition } from '../providers/definitions/index.js';
+import { isValidVersion } from '../providers/version.js';
+import type { ProviderRegistry } from '../upstream/registry.js';
+import { isUnreachable, prepareProviderPlan, type HeldVersions, type LoadPlan, type PreparedPlan } from './plan.js';
+
+/** A module item's platform: none. */
+export const MODULE_PLATFORM = '';
+
+export function isModuleItem(item: Pick<JobItemKey, 'platform'>): boolean {
+  return item.platform === MODULE_PLATFORM;
+}
+
+/** The module upstream by hostname (RegistryClients.modules); throws UnknownUpstream for a hostname without one. */
+export type ModuleVersionsLookup = (hostname: string) => Pick<ModuleUpstream, 'listVersions'>;
+
+/** The module lookup of an upstream registry set (RegistryClients), when it serves modules. */
+export function moduleLookupOf(registries: object): ModuleVersionsLookup | undefined {
+  const r = registries as { modules?: (hostname: string) => Pick<ModuleUpstream, 'listVersions'> };
+  return typeof r.modules === 'function' ? (h) => r.modules!.call(registries, h) : undefined;
+}
+
+/** The versions of a module the mirror holds. */
+export type HeldModuleVersions = (address: ModuleAddress) => ReadonlySet<string>;
+
+/** HeldModuleVersions from the module repository (two indexed reads per module). */
+export function heldModuleVersionsIn(modules: {
+  findModule(a: ModuleAddress): { id: number } | undefined;
+  listVersions(moduleId: number): Pick<ModuleVersionRow, 'version'>[];
+}): HeldModuleVersions {
+  return (address) => {
+    const row = modules.findModule(address);
+    return new Set(row ? modules.listVersions(row.id).map((v) => v.version) : []);
+  };
+}
+
+export interface DefinitionUpstreams {
+  providers: (hostname: string) => ProviderRegistry;
+  /** Needed only when there are module definitions. */
+  modules?: ModuleVersionsLookup;
+}
+
+export interface PlanDefinitionsOptions {
+  signal?: AbortSignal;
+  held?: HeldVersions;
+  heldModules?: HeldModuleVersions;
+}
+
+/**
+ * Providers and modules of one request in one plan. Every upstream of both is
+ * looked up before the first request, so a hostname without an upstream
+ * refuses the whole plan by name with no network call; then all version lists
+ * are asked for at once. Items: providers first, then modules.
+ */
+export async function planDefinitions(defs: Definitions, upstreams: DefinitionUpstreams, opts: PlanDefinitionsOptions = {}): Promise<LoadPlan> {
+  const modules = prepareModulePlan(defs.modules, upstreams.modules, opts.heldModules);
+  const providers = prepareProviderPlan(defs.providers, upstreams.providers, opts.held);
+  const [p, m] = await Promise.all([providers(opts.signal), modules(opts.signal)]);
+  return { items: [...p.items, ...m.items], problems: [...p.problems, ...m.problems], notices: [...p.notices, ...m.notices] };
+}
+
+/**
+ * Like the provider plan: a module whose versions are all exact and all held
+ * needs no request (an air-gapped mirror satisfies its sets); the rest costs
+ * one versions request per module, resolved against the held versions with a
+ * notice when that upstream is unreachable. A module the upstream does not
+ * have is a mistake in the definitions (InvalidInput).
+ */
+export function prepareModulePlan(
+  definitions: readonly ModuleDefinition[],
+  lookup: ModuleVersionsLookup | undefined,
+  held: HeldModuleVersions | undefined,
+): PreparedPlan {
+  const heldOf = definitions.map((d) => new Set(held?.(d.address) ?? []));
+  const needsUpstream = definitions.map((d, i) => !held || !d.versions.every((s) => s.exact !== undefined && heldOf[i]!.has(s.exact)));
+  if (needsUpstream.some(Boolean) && !lookup) throw new InvalidInput('this server cannot plan module definitions: no module upstream is configured');
+  const upstreams = definitions.map((d, i) => (needsUpstream[i] ? lookup!(d.address.hostname) : undefined));
+  return async (signal) => {
+    const plan: LoadPlan = { items: [], problems: [], notices: [] };
+    const offers = await Promise.all(
+      definitions.map(async (d, i): Promise<{ versions: Set<string>; from: 'upstream' | 'held' }> => {
+        const upstream = upstreams[i];
+        if (!upstream) return { versions: heldOf[i]!, from: 'held' };
+        try {
+          const listed = await upstream.listVersions(d.address, signal);
+          return { versions: new Set(listed.filter(isValidVersion)), from: 'upstream' };
+        } catch (err) {
+          if (err instanceof NotFound) throw new InvalidInput(err.message);
+          if (!held || !isUnreachable(err)) throw err;
+          plan.notices.push(`${d.source}: upstream unreachable (${(err as Error).message}); resolved against held versions`);
+          return { versions: heldOf[i]!, from: 'held' };
+        }
+      }),
+    );
+    const seen = new Set<string>();
+    definitions.forEach((def, i) => addModuleItems(plan, seen, def, offers[i]!));
+    return plan;
+  };
+}
+
+function addModuleItems(plan: LoadPlan, seen: Set<string>, def: ModuleDefinition, offer: { versions: Set<string>; from: 'upstream' | 'held' }): void {
+  const chosen = selectVersions(def, [...offer.versions]);
+  for (const selector of def.versions) {
+    const constraint = selector.constraint;
+    if (constraint && !chosen.some((v) => matches(constraint, v))) {
+      plan.problems.push(`${def.source}: no ${offer.from} version matches "${selector.text}"`);
+    }
+  }
+  for (const version of chosen) {
+    if (!offer.versions.has(version)) {
+      plan.problems.push(offer.from === 'upstream' ? `${def.source}: version ${version} is not offered upstream` : `${def.source}: version ${version} is not held`);
+      continue;
+    }
+    const key = `${def.source} ${version}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    plan.items.push({ source: def.source, version, platform: MODULE_PLATFORM });
+  }
+}
