@@ -10,6 +10,7 @@ import { listen, type ConnectionLimits, type RunningServer } from '../http/liste
 import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
 import type { Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
+import { moduleDownloadCounter } from '../mirror/module-routes.js';
 import { MirrorService } from '../mirror/service.js';
 import { readHeldRelease } from '../mirror/held-evidence.js';
 import { createPullThrough } from '../pull/pull-through-wiring.js';
@@ -43,6 +44,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
   let adminRunning: RunningServer | undefined;
   try {
     const downloads = new DownloadCounter(runtime.providers);
+    const moduleDownloads = moduleDownloadCounter(runtime.db, runtime.repos.modules);
     const presignTtl = config.storage.type === 's3' && config.storage.presignDownloads ? config.storage.presignTtl : 0;
 
     // Job workers: loads queued by any process are run here, and what they
@@ -60,10 +62,12 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       downloads: workers.registries,
       staging: workers.staging,
       published: () => mirror.invalidate(),
+      moduleIngest: workers.moduleIngest,
       onError: (err, what) => logger.warn({ err, what }, 'pull-through'),
     });
     const mirror = new MirrorService(runtime.db, runtime.providers, {
       missHandler: pull.seam,
+      modules: runtime.repos.modules,
       heldRelease: (id, version, signal) => readHeldRelease(runtime.store, id, version, signal),
     });
 
@@ -81,7 +85,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       jobs: () => jobStats.counts(),
       upstream: () => workers.registries.stats(),
       pullMetadata: () => pull.metadata.stats(),
-      pullSeam: () => ({ seam: pull.seam.stats, archives: pull.puller.stats() }),
+      pullSeam: () => ({ seam: pull.seam.stats, modules: pull.seam.moduleStats, archives: pull.puller.stats() }),
       onSourceError: (err: unknown) => logger.warn({ err }, 'metrics source failed'),
     });
     // With server.admin_listen the admin API and /metrics leave the main
@@ -94,7 +98,9 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       store: runtime.store,
       mirror,
       downloads,
+      moduleDownloads,
       presignTtl,
+      publicUrl: config.server.publicUrl,
       trustedProxies: config.server.trustedProxies,
       middleware: [metricsMiddleware(metrics)],
       clientConfig: { publicUrl: config.server.publicUrl, upstreams: Object.keys(config.upstreams) },
@@ -109,6 +115,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     }
     mirror.start();
     downloads.start();
+    moduleDownloads.start();
     workers.pool.start();
     const sweeps = startOrphanSweeps(runtime, workers.staging, logger);
 
@@ -127,6 +134,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
         await pull.close();
         mirror.stop();
         downloads.stop();
+        moduleDownloads.stop();
         admin.close();
         await sweeps.stop();
         runtime.close();
@@ -213,7 +221,7 @@ export function gettingStarted(serving: Serving, config: Config): string {
     lines.push('TLS is off (server { tls = false }): Terraform only talks HTTPS to mirrors, so terminate TLS in front of this server.');
   }
   if (config.pullThrough.enabled) {
-    lines.push('', `Pull-through is on for ${config.pullThrough.include.join(', ')}: a provider's first install fetches it from its registry, later ones are served from here.`);
+    lines.push('', `Pull-through is on for ${config.pullThrough.include.join(', ')}: a provider's or module's first install fetches it from its registry, later ones are served from here.`);
   }
   lines.push('', `Add providers with: tfmirror import DIR   (a directory written by 'terraform providers mirror DIR')`, '');
   return lines.join('\n');

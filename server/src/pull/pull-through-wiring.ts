@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { ProviderIdentity } from '../db/providers.js';
 import type { StagingArea } from '../loads/staging.js';
+import type { ModuleIngest } from '../modules/ports.js';
 import type { Runtime } from '../runtime.js';
 import { BUILT_IN_UPSTREAMS, RegistryClients } from '../upstream/registry.js';
 import { SingleFlightArchivePuller } from './archive.js';
@@ -20,6 +21,11 @@ export interface PullThroughWiringDeps {
   staging: StagingArea;
   /** A pulled package was published: the read path's caches must show it. */
   published: (id: ProviderIdentity, version: string) => void;
+  /**
+   * The process's one module ingest (LoadWorkers.moduleIngest): a pull and a
+   * load of the same version share its single flight. Absent: module misses are refused.
+   */
+  moduleIngest?: ModuleIngest;
   onError?: (err: unknown, what: string) => void;
 }
 
@@ -34,6 +40,7 @@ export function createPullThrough(runtime: Runtime, config: Config, deps: PullTh
   const hostnames = [...new Set([...Object.keys(BUILT_IN_UPSTREAMS), ...Object.keys(config.upstreams).map((h) => h.toLowerCase())])];
   const metadata = new CachedUpstreamMetadata({
     registry: (h) => metadataClients.get(h),
+    moduleRegistry: (h) => metadataClients.modules(h),
     cache: runtime.repos.upstreamCache,
     metadataTtlMs: config.pullThrough.metadataTtl * 1000,
     staleIfErrorMs: config.pullThrough.staleIfError * 1000,
@@ -50,12 +57,15 @@ export function createPullThrough(runtime: Runtime, config: Config, deps: PullTh
     published: deps.published,
     failed: (key, err) => deps.onError?.(err, `pulling ${key}`),
   });
+  // A network-mirror upstream serves no modules: its hostname is refused for them before any request.
+  const moduleHostnames = hostnames.filter((h) => !Object.entries(config.upstreams).some(([name, u]) => name.toLowerCase() === h && u.networkMirror));
   const seam = new PullThrough({
     policy: config.pullThrough,
     upstreams: hostnames,
     metadata,
     puller,
     metadataTtlMs: config.pullThrough.metadataTtl * 1000,
+    modules: deps.moduleIngest && { metadata, ingest: deps.moduleIngest, hostnames: moduleHostnames },
   });
   return {
     seam,
