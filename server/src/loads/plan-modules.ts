@@ -25,9 +25,8 @@ export function isModuleItem(item: Pick<JobItemKey, 'platform'>): boolean {
 export type ModuleVersionsLookup = (hostname: string) => Pick<ModuleUpstream, 'listVersions'>;
 
 /** The module lookup of an upstream registry set (RegistryClients), when it serves modules. */
-export function moduleLookupOf(registries: object): ModuleVersionsLookup | undefined {
-  const r = registries as { modules?: (hostname: string) => Pick<ModuleUpstream, 'listVersions'> };
-  return typeof r.modules === 'function' ? (h) => r.modules!.call(registries, h) : undefined;
+export function moduleLookupOf(registries: { modules?(hostname: string): Pick<ModuleUpstream, 'listVersions'> }): ModuleVersionsLookup | undefined {
+  return registries.modules ? (h) => registries.modules!(h) : undefined;
 }
 
 /** The versions of a module the mirror holds. */
