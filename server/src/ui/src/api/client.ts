@@ -107,6 +107,17 @@ export function createApi(hooks: ApiHooks, opts: ApiOptions = {}) {
         }),
       ),
     storage: (): Promise<StorageReport> => call(raw.GET('/admin/api/stats/storage')),
+    /** The Prometheus text of /metrics (no token: it is public, and not part of the admin API's document). */
+    metrics: async (): Promise<string> => {
+      let response: Response;
+      try {
+        response = await fetchImpl(new Request(`${baseUrl}/metrics`, { headers: { Accept: 'text/plain' } }));
+      } catch (err) {
+        throw new ApiError({ status: 0, message: `the server could not be reached (${(err as Error).message})` });
+      }
+      if (!response.ok) throw apiErrorFrom(response, await response.json().catch(() => undefined));
+      return response.text();
+    },
   };
 }
 

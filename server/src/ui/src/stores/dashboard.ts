@@ -1,22 +1,25 @@
 import { defineStore } from 'pinia';
 import { api, ApiError, type JobSummary, type StorageReport } from '../api';
+import { parsePrometheus, pullThroughSummary, type PullThroughSummary } from '../api/metrics';
 import { asApiError } from './jobs';
 
 export const RECENT_JOBS = 8;
 
-/** The dashboard's two sources load side by side; each fails on its own, so one error leaves the other shown. */
+/** The dashboard's sources load side by side; each fails on its own, so one error leaves the other shown. */
 export const useDashboard = defineStore('dashboard', {
   state: () => ({
     storage: undefined as StorageReport | undefined,
     storageError: undefined as ApiError | undefined,
     jobs: undefined as JobSummary[] | undefined,
     jobsError: undefined as ApiError | undefined,
+    pull: undefined as PullThroughSummary | undefined,
+    pullError: undefined as ApiError | undefined,
     loading: false,
   }),
   actions: {
     async load(): Promise<void> {
       this.loading = true;
-      const [storage, jobs] = await Promise.allSettled([api().storage(), api().jobs({ limit: RECENT_JOBS, offset: 0 })]);
+      const [storage, jobs, metrics] = await Promise.allSettled([api().storage(), api().jobs({ limit: RECENT_JOBS, offset: 0 }), api().metrics()]);
       if (storage.status === 'fulfilled') {
         this.storage = storage.value;
         this.storageError = undefined;
@@ -25,6 +28,10 @@ export const useDashboard = defineStore('dashboard', {
         this.jobs = jobs.value.items;
         this.jobsError = undefined;
       } else this.jobsError = asApiError(jobs.reason);
+      if (metrics.status === 'fulfilled') {
+        this.pull = pullThroughSummary(parsePrometheus(metrics.value));
+        this.pullError = undefined;
+      } else this.pullError = asApiError(metrics.reason);
       this.loading = false;
     },
   },
