@@ -94,6 +94,8 @@ export interface UiServer {
   api(method: string, apiPath: string, body?: unknown, contentType?: string): Promise<ApiAnswer>;
   /** A plain GET of any path (network mirror reads), unauthenticated. */
   get(p: string): Promise<{ status: number; text: string }>;
+  /** Any request with the caller's headers (another token than the admin's). */
+  request(method: string, p: string, headers?: Record<string, string>): Promise<{ status: number; text: string }>;
   close(): Promise<void>;
 }
 
@@ -141,10 +143,8 @@ export async function startUiServer(opts: { providers?: FakeRegistryProvider[]; 
       serve: started,
       url,
       api,
-      get: async (p) => {
-        const r = await request('GET', new URL(p.replace(/^\//, ''), url));
-        return { status: r.status, text: r.text };
-      },
+      get: (p) => request('GET', new URL(p.replace(/^\//, ''), url)),
+      request: (method, p, headers) => request(method, new URL(p.replace(/^\//, ''), url), undefined, headers),
       async close() {
         await started.stop();
         await setup.close();
