@@ -86,13 +86,19 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Bytes received so far (download or git transfer), for job progress. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Hostname of the upstream that handed the location out: its reach rules
+   * (plain http, private addresses) apply to the download. Undefined: the
+   * fetcher's default client (see createModuleFetcher in fetch.ts).
+   */
+  upstream?: string;
 }
 
 export interface ModuleFetcher {
   /** Fetches what the location names, checks it against the limits, packs it normalized (same tree → same bytes). */
   fetch(location: ModuleLocation, opts?: FetchOptions): Promise<FetchedModule>;
   /** What a git ref points at upstream now (the drift check); undefined when the ref no longer exists. */
-  resolveRef(location: GitLocation, signal?: AbortSignal): Promise<string | undefined>;
+  resolveRef(location: GitLocation, signal?: AbortSignal, upstream?: string): Promise<string | undefined>;
 }
 
 /**
