@@ -99,6 +99,18 @@ describe('session store', () => {
     expect(router.currentRoute.value.query.redirect).toBe('/jobs/12');
   });
 
+  it('a page for other roles sends to the dashboard, and login while signed in too', async () => {
+    const { session } = setup();
+    await session.login('ada', 'secret');
+    const router = buildRouter(createMemoryHistory());
+    await router.push('/load');
+    expect(router.currentRoute.value.name).toBe('dashboard');
+    await router.push('/jobs');
+    expect(router.currentRoute.value.name).toBe('jobs');
+    await router.push('/login');
+    expect(router.currentRoute.value.name).toBe('dashboard');
+  });
+
   it('follows only same-app paths after login', () => {
     expect(safeRedirect('/jobs/3')).toBe('/jobs/3');
     expect(safeRedirect('//evil.example/x')).toBe('/');

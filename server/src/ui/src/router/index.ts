@@ -35,8 +35,11 @@ export function buildRouter(history: RouterHistory = createWebHistory('/ui/')): 
   });
   router.beforeEach((to) => {
     const session = useSession();
+    if (to.name === 'login' && session.signedIn) return { path: '/' };
     if (to.meta.public) return true;
     if (!session.signedIn) return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } };
+    // A page for other roles is not offered (the server would refuse its calls anyway).
+    if (to.meta.roles && session.role && !to.meta.roles.includes(session.role)) return { path: '/' };
     return true;
   });
   return router;
