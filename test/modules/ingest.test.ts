@@ -8,9 +8,14 @@ import { PullLeaseRepository } from '../../server/src/db/pull-leases.js';
 import { IntegrityError, InvalidInput, NotFound, Unavailable } from '../../server/src/errors.js';
 import { type ModuleIngestDeps, createModuleIngest, moduleArchiveKey, moduleLeaseKey } from '../../server/src/modules/ingest.js';
 import type { ModuleAddress, ModuleHolder } from '../../server/src/modules/ports.js';
+import zlib from 'node:zlib';
+import { createModuleFetcher } from '../../server/src/modules/fetch.js';
 import { FilesystemStore } from '../../server/src/storage/filesystem.js';
 import { RegistryClient } from '../../server/src/upstream/registry.js';
+import { upstreamHttpClient } from '../../server/src/upstream/upstream-http.js';
 import { type FakeRegistry, startFakeRegistry } from '../fixtures/fake-registry.js';
+import { tarGz } from '../fixtures/module-archives.js';
+import { startStaticServer } from '../fixtures/static-server.js';
 import { FakeModuleFetcher } from './fakes.js';
 
 const test = anyTest as TestFn<{ registry: FakeRegistry }>;
@@ -319,4 +324,55 @@ test.serial('a version another writer recorded meanwhile keeps its pinned tree, 
   t.deepEqual(got.row, pinned);
   t.deepEqual(await w.stored(), [], 'its own archive is gone; the pinned one is kept');
   t.deepEqual(real.holdersOf(pinned.id), [{ kind: 'loaded' }, teamA]);
+});
+
+test.serial('with the real fetcher an upstream tar.gz named with //* is stored re-packed, the subdir expanded, and the same tree twice gives the same archive', async (t) => {
+  const { registry } = t.context;
+  const www = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-module-ingest-www-'));
+  fs.writeFileSync(
+    path.join(www, 'net-2.0.0.tar.gz'),
+    tarGz([
+      { name: 'acme-net-0123abc/', type: 'directory' },
+      { name: 'acme-net-0123abc/main.tf', content: 'variable "cidr" {}\n' },
+      { name: 'acme-net-0123abc/modules/sub/main.tf', content: 'output "x" { value = 1 }\n' },
+    ]),
+  );
+  const files = await startStaticServer(www);
+  t.teardown(async () => {
+    await files.close();
+    fs.rmSync(www, { recursive: true, force: true });
+  });
+  registry.addModule({ namespace: 'acme', name: 'net', system: 'aws', versions: { '2.0.0': `${files.url}net-2.0.0.tar.gz//*` } });
+  const ingestWithRealFetcher = async () => {
+    const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-module-ingest-staging-'));
+    t.teardown(() => fs.rmSync(staging, { recursive: true, force: true }));
+    const http = upstreamHttpClient({ ca: files.caPem, maxAttempts: 1 }, files.url);
+    t.teardown(() => http.close());
+    const fetcher = createModuleFetcher({
+      limits: { maxDownloadBytes: 1 << 20, maxTreeBytes: 1 << 20, maxEntries: 100 },
+      stagingDir: staging,
+      http,
+      git: {
+        checkout: () => Promise.reject(new Error('no git in this test')),
+        lsRemote: () => Promise.reject(new Error('no git in this test')),
+      },
+    });
+    const w = await world(t, registry, { fetcher });
+    const got = await w.ingest.ingest(net, '2.0.0', { kind: 'loaded' });
+    t.deepEqual(fs.readdirSync(staging), [], 'staging is left empty');
+    return { w, got };
+  };
+  const first = await ingestWithRealFetcher();
+  t.like(first.got.row, { sourceKind: 'archive', subdir: 'acme-net-0123abc', location: `${files.url}net-2.0.0.tar.gz//*`, commit: null });
+  t.deepEqual(await first.w.stored(), [moduleArchiveKey(net, '2.0.0', first.got.row.sha256)]);
+  const object = await first.w.store.get(first.got.row.archiveKey);
+  const chunks: Buffer[] = [];
+  for await (const c of object.body) chunks.push(c as Buffer);
+  const tar = zlib.gunzipSync(Buffer.concat(chunks)).toString('latin1');
+  t.true(tar.includes('acme-net-0123abc/modules/sub/main.tf') && tar.includes('variable "cidr" {}'), 'the upstream tree is what was stored');
+  t.is(Buffer.concat(chunks).length, first.got.row.size);
+
+  const second = await ingestWithRealFetcher();
+  t.is(second.got.row.sha256, first.got.row.sha256, 'byte-identical archives from the same tree');
+  t.is(files.requests('/net-2.0.0.tar.gz'), 2);
 });

@@ -213,7 +213,8 @@ export class SingleFlightModuleIngest implements ModuleIngest {
     const raw = await this.deps.upstreams(address.hostname).downloadLocation(address, version, signal);
     // The client resolved relative forms against the download URL already: raw is absolute here.
     const location = parseLocation(raw, raw, { allowHttp: this.deps.allowHttp?.(address.hostname) ?? false });
-    const fetched = await this.deps.fetcher.fetch(location, { signal, onProgress });
+    // The upstream that handed the location out decides where its download may lead (its reach rules).
+    const fetched = await this.deps.fetcher.fetch(location, { signal, onProgress, upstream: address.hostname });
     try {
       return await this.publish(address, version, holder, fetched, signal);
     } finally {
