@@ -1,6 +1,6 @@
 /**
  * `tfmirror apply FILE|DIR…`: the operator's work without a cluster. Reads
- * ProviderSet/ProviderMirror manifests, PUTs each to the server, waits for
+ * ProviderSet/ProviderMirror/ModuleSet manifests, PUTs each to the server, waits for
  * the jobs and prints a status table. Without Kubernetes there is no
  * metadata.generation, so apply makes one: the server's stored generation
  * plus one. The server plans a generation once and ignores older ones, so a
@@ -48,7 +48,7 @@ export async function applyCommand(paths: string[], config: Config, out: Output,
     return 2;
   }
   if (manifests.length === 0) {
-    out.write('error: no ProviderSet or ProviderMirror found\n');
+    out.write('error: no ProviderSet, ProviderMirror or ModuleSet found\n');
     return 2;
   }
   const now = options.now ?? Date.now;
@@ -95,6 +95,12 @@ export async function applyCommand(paths: string[], config: Config, out: Output,
 
   out.write(table(manifests, results));
   return manifests.every((m) => isReady(results.get(m))) ? 0 : 1;
+}
+
+const KINDS: readonly MirrorKind[] = ['ProviderSet', 'ProviderMirror', 'ModuleSet'];
+
+function isMirrorKind(kind: unknown): kind is MirrorKind {
+  return KINDS.includes(kind as MirrorKind);
 }
 
 function label(m: Manifest): string {
@@ -153,7 +159,7 @@ export async function readManifests(paths: string[]): Promise<Manifest[]> {
     for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
       if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
       const obj = doc.toJS() as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown }; spec?: unknown } | null;
-      if (!obj || obj.apiVersion !== API_VERSION || (obj.kind !== 'ProviderSet' && obj.kind !== 'ProviderMirror')) continue;
+      if (!obj || obj.apiVersion !== API_VERSION || !isMirrorKind(obj.kind)) continue;
       if (typeof obj.metadata?.name !== 'string') throw new Error(`${file}: a ${obj.kind} without metadata.name`);
       const namespace = typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : 'default';
       manifests.push({ kind: obj.kind, namespace, name: obj.metadata.name, spec: obj.spec ?? {}, file });

@@ -1,5 +1,5 @@
 /**
- * Informers on ProviderSet and ProviderMirror feed a rate-limited work queue;
+ * Informers on ProviderSet, ProviderMirror and ModuleSet feed a rate-limited work queue;
  * N workers run reconcile for one key at a time. The client's informers stop
  * for good on a cut connection or a failed list, so a watchdog restarts them
  * with backoff, and a periodic resync re-queues every cached object.
@@ -63,6 +63,8 @@ interface WatchedKind {
   synced: boolean;
 }
 
+export const WATCHED_KINDS: readonly ResourceKind[] = ['ProviderSet', 'ProviderMirror', 'ModuleSet'];
+
 export function keyOf(ref: ObjectRef): string {
   return `${ref.kind}/${ref.namespace}/${ref.name}`;
 }
@@ -96,7 +98,7 @@ export class Controller {
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    for (const kind of ['ProviderSet', 'ProviderMirror'] as const) this.watched.push(this.watch(kind));
+    for (const kind of WATCHED_KINDS) this.watched.push(this.watch(kind));
     await Promise.all(this.watched.map((w) => this.startInformer(w)));
     for (let i = 0; i < this.workers; i += 1) this.running.push(this.work());
     this.resyncTimer = setInterval(() => this.resync(), this.resyncIntervalMs);

@@ -8,13 +8,14 @@ import type {
   Condition,
   ConditionStatus,
   ItemFailure,
+  ModuleSet,
   ProviderMirror,
   ProviderMirrorStatus,
   ProviderSet,
 } from './api/v1alpha1.js';
 import type { ServerStatus } from './server-client.js';
 
-export type MirrorResource = ProviderSet | ProviderMirror;
+export type MirrorResource = ProviderSet | ProviderMirror | ModuleSet;
 
 export const FINALIZER = 'tfmirror.dev/cleanup';
 export const POLL_WHILE_RUNNING_MS = 2_000;
@@ -138,14 +139,15 @@ export function statusFrom(object: MirrorResource, server: ServerStatus | undefi
   const jobActive = server.jobStatus === 'pending' || server.jobStatus === 'running';
   const progressing = server.pending > 0 || jobActive;
   const problems = server.problems.join('; ');
-  const mirrored = `${server.ready}/${server.desired} packages mirrored`;
+  const unit = object.kind === 'ModuleSet' ? 'module versions' : 'packages';
+  const mirrored = `${server.ready}/${server.desired} ${unit} mirrored`;
 
   let ready: ConditionSpec;
   if (server.desired > 0 && server.ready === server.desired && server.problems.length === 0) {
     const notices = (server.notices ?? []).join('; ');
-    ready = { status: 'True', reason: 'AllMirrored', message: `all ${server.desired} packages mirrored${notices ? ` (${notices})` : ''}` };
+    ready = { status: 'True', reason: 'AllMirrored', message: `all ${server.desired} ${unit} mirrored${notices ? ` (${notices})` : ''}` };
   } else if (server.desired === 0 && !progressing) {
-    ready = { status: 'False', reason: 'NothingResolved', message: problems || 'the spec resolves to no packages' };
+    ready = { status: 'False', reason: 'NothingResolved', message: problems || `the spec resolves to no ${unit}` };
   } else if (progressing) {
     ready = { status: 'False', reason: 'Mirroring', message: `${mirrored}, ${server.pending} pending` };
   } else if (server.failed > 0) {
@@ -155,11 +157,11 @@ export function statusFrom(object: MirrorResource, server: ServerStatus | undefi
   }
 
   const progressingCond: ConditionSpec = progressing
-    ? { status: 'True', reason: 'Mirroring', message: `${server.pending} packages pending (job ${server.jobId ?? 'none'} ${server.jobStatus ?? 'none'})` }
+    ? { status: 'True', reason: 'Mirroring', message: `${server.pending} ${unit} pending (job ${server.jobId ?? 'none'} ${server.jobStatus ?? 'none'})` }
     : { status: 'False', reason: 'Idle', message: 'no mirroring in progress' };
 
   let degraded: ConditionSpec;
-  if (server.failed > 0) degraded = { status: 'True', reason: 'ItemsFailed', message: `${server.failed} packages failed to mirror` };
+  if (server.failed > 0) degraded = { status: 'True', reason: 'ItemsFailed', message: `${server.failed} ${unit} failed to mirror` };
   else if (server.problems.length > 0) {
     degraded = { status: 'True', reason: server.desired === 0 ? 'NothingResolved' : 'ProblemsReported', message: problems };
   } else degraded = { status: 'False', reason: 'AsExpected', message: 'no problems reported' };

@@ -17,7 +17,11 @@ import type { EventSpec, MirrorResource } from './decide.js';
 
 export type ResourceKind = MirrorResource['kind'];
 
-export const PLURALS: Record<ResourceKind, string> = { ProviderSet: 'providersets', ProviderMirror: 'providermirrors' };
+export const PLURALS: Record<ResourceKind, string> = {
+  ProviderSet: 'providersets',
+  ProviderMirror: 'providermirrors',
+  ModuleSet: 'modulesets',
+};
 
 export interface ObjectRef {
   kind: ResourceKind;

@@ -1,10 +1,10 @@
 /**
  * The operator's only way to the server (STYLE rule 1): the admin API's
- * provider-set endpoints over HTTP. Failures are typed values so the
+ * provider-set endpoints over HTTP (a ModuleSet is a set kind there too). Failures are typed values so the
  * reconciler can tell a permanent error (InvalidSpec) from a transient one.
  */
 
-export type MirrorKind = 'ProviderSet' | 'ProviderMirror';
+export type MirrorKind = 'ProviderSet' | 'ProviderMirror' | 'ModuleSet';
 export type JobStatus = 'pending' | 'running' | 'succeeded' | 'failed';
 
 export interface ServerFailure {

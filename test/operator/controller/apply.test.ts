@@ -25,6 +25,13 @@ apiVersion: tfmirror.dev/v1alpha1
 kind: ProviderMirror
 metadata: {name: aws}
 spec: {source: hashicorp/aws, versions: ["5.31.0"], platforms: [linux_amd64, darwin_arm64]}
+---
+apiVersion: tfmirror.dev/v1alpha1
+kind: ModuleSet
+metadata: {name: mods, namespace: platform}
+spec:
+  modules:
+    - {source: terraform-aws-modules/vpc/aws, versions: ["5.1.0", "5.2.0"]}
 `;
 
 async function tempDir(t: import('ava').ExecutionContext): Promise<string> {
@@ -47,15 +54,18 @@ test('apply PUTs every custom resource of a directory, waits for the jobs and ex
   client.jobOutcome = 'running';
   const { out, text } = capture();
   const applying = applyCommand([dir], config, out, { client, pollIntervalMs: 10 });
-  while (client.records.size < 2) await new Promise((r) => setTimeout(r, 5));
+  while (client.records.size < 3) await new Promise((r) => setTimeout(r, 5));
   client.finish('platform', 'base');
   client.finish('default', 'aws');
+  client.finish('platform', 'mods');
   const code = await applying;
   t.is(code, 0, text());
   t.deepEqual(client.calls.filter((c) => c.method === 'PUT').map((c) => [c.key, c.body?.uid, c.body?.kind]), [
     ['platform/base', 'apply:platform/base', 'ProviderSet'],
     ['default/aws', 'apply:default/aws', 'ProviderMirror'],
+    ['platform/mods', 'apply:platform/mods', 'ModuleSet'],
   ]);
+  t.regex(text(), /ModuleSet\/platform\/mods\s+True\s+2\s+2\s+0/);
   t.regex(text(), /ProviderSet\/platform\/base\s+True\s+1\s+1\s+0/);
   t.regex(text(), /ProviderMirror\/default\/aws\s+True\s+2\s+2\s+0/);
 });
@@ -103,5 +113,5 @@ test('apply gives up on jobs still running at the timeout', async (t) => {
   const code = await applyCommand([file], config, out, { client, pollIntervalMs: 5, timeoutMs: 40 });
   t.is(code, 1);
   t.regex(text(), /Timeout/);
-  t.regex(text(), /progress: 0\/3 packages mirrored/);
+  t.regex(text(), /progress: 0\/5 packages mirrored/);
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pino from 'pino';
-import { Controller } from '../../../operator/src/controller.js';
+import { Controller, WATCHED_KINDS } from '../../../operator/src/controller.js';
 import { FINALIZER } from '../../../operator/src/decide.js';
 import { FakeKubeApiserver, type KubeObject } from '../../fixtures/fake-kube-apiserver.js';
 import { FakeServerClient } from './fake-server-client.js';
@@ -159,9 +159,9 @@ test('an unreachable server is retried with backoff', async (t) => {
 
 test('the informers recover after their watch connections are cut', async (t) => {
   await withController(async ({ fake, api }) => {
-    await waitFor('watches open', () => fake.openWatches === 2);
+    await waitFor('watches open', () => fake.openWatches === WATCHED_KINDS.length);
     fake.destroyWatches();
-    await waitFor('watches reopened', () => fake.openWatches === 2);
+    await waitFor('watches reopened', () => fake.openWatches === WATCHED_KINDS.length);
     await api.createNamespacedCustomObject({ ...CR, namespace: 'ns', body: providerSet('after') });
     await waitFor('Ready', () => conditionOf(fake, 'after', 'Ready')?.status === 'True');
     t.pass();
@@ -170,7 +170,7 @@ test('the informers recover after their watch connections are cut', async (t) =>
 
 test('the informers recover after a failed list', async (t) => {
   await withController(async ({ fake, api }) => {
-    await waitFor('watches open', () => fake.openWatches === 2);
+    await waitFor('watches open', () => fake.openWatches === WATCHED_KINDS.length);
     fake.failNext(2, 503, { method: 'GET', path: '/providersets' });
     fake.expireHistory(); // the next watch gets 410, so the informer relists, and that list fails
     fake.closeWatches();
@@ -190,6 +190,48 @@ test('a controller limited to one namespace ignores the others', async (t) => {
     },
     { namespace: 'mine' },
   );
+});
+
+const MODULE_SETS = { group: 'tfmirror.dev', version: 'v1alpha1', plural: 'modulesets' } as const;
+
+function moduleSet(name: string, spec: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'tfmirror.dev/v1alpha1',
+    kind: 'ModuleSet',
+    metadata: { name },
+    spec: { modules: [{ source: 'terraform-aws-modules/vpc/aws', versions: ['5.1.0', '5.2.0'] }], ...spec },
+  };
+}
+
+const moduleSetCondition = (fake: FakeKubeApiserver, name: string, type: string) =>
+  ((stored(fake, name, 'ModuleSet')?.status as { conditions?: { type: string; status: string; reason: string; message: string }[] } | undefined)?.conditions ?? []).find(
+    (c) => c.type === type,
+  );
+
+test('a new ModuleSet is sent to the server as kind ModuleSet and becomes Ready, counting module versions', async (t) => {
+  await withController(async ({ fake, api, server }) => {
+    await api.createNamespacedCustomObject({ ...MODULE_SETS, namespace: 'ns', body: moduleSet('mods') });
+    await waitFor('Ready', () => moduleSetCondition(fake, 'mods', 'Ready')?.status === 'True');
+    t.like(stored(fake, 'mods', 'ModuleSet')?.status, { observedGeneration: 1, desired: 2, ready: 2, failed: 0 });
+    t.like(moduleSetCondition(fake, 'mods', 'Ready'), { reason: 'AllMirrored', message: 'all 2 module versions mirrored' });
+    const put = server.calls.find((c) => c.method === 'PUT');
+    t.like(put?.body, { uid: stored(fake, 'mods', 'ModuleSet')?.metadata.uid as string, generation: 1, kind: 'ModuleSet' });
+    t.deepEqual(server.specs.get('ns/mods'), (moduleSet('mods') as { spec: unknown }).spec);
+    await waitFor('an event', () => fake.events('ns').some((e) => e.reason === 'AllMirrored'));
+    t.like(fake.events('ns').find((e) => e.reason === 'AllMirrored'), { involvedObject: { kind: 'ModuleSet', name: 'mods' } });
+  });
+});
+
+test('a ModuleSet with deletionPolicy Delete gets the finalizer, and deleting it purges on the server first', async (t) => {
+  await withController(async ({ fake, api, server }) => {
+    await api.createNamespacedCustomObject({ ...MODULE_SETS, namespace: 'ns', body: moduleSet('gone', { deletionPolicy: 'Delete' }) });
+    await waitFor('finalizer', () => ((stored(fake, 'gone', 'ModuleSet')?.metadata.finalizers as string[] | undefined) ?? []).includes(FINALIZER));
+    await waitFor('Ready', () => moduleSetCondition(fake, 'gone', 'Ready')?.status === 'True');
+    await api.deleteNamespacedCustomObject({ ...MODULE_SETS, namespace: 'ns', name: 'gone' });
+    await waitFor('object gone', () => stored(fake, 'gone', 'ModuleSet') === undefined);
+    t.like(server.calls.find((c) => c.method === 'DELETE'), { key: 'ns/gone', purge: true });
+    t.false(server.records.has('ns/gone'));
+  });
 });
 
 test('a ProviderMirror is mirrored and reports its resolved versions', async (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Condition, ProviderMirror, ProviderSet } from '../../../operator/src/api/v1alpha1.js';
+import type { Condition, ModuleSet, ProviderMirror, ProviderSet } from '../../../operator/src/api/v1alpha1.js';
 import { type DecideInput, FINALIZER, type MirrorResource, decide, parseDuration } from '../../../operator/src/decide.js';
 import type { ServerStatus } from '../../../operator/src/server-client.js';
 
@@ -233,4 +233,29 @@ test('a set resolved against held versions while its upstream was unreachable is
   const d = decide({ object: set({ status: { observedGeneration: 1 } }), server: server({ notices: [notice] }), now: NOW });
   t.like(condition(d, 'Ready'), { status: 'True', reason: 'AllMirrored' });
   t.true(condition(d, 'Ready')!.message.includes(notice));
+});
+
+function moduleSet(status?: ModuleSet['status']): ModuleSet {
+  return {
+    apiVersion: 'tfmirror.dev/v1alpha1',
+    kind: 'ModuleSet',
+    metadata: { name: 'a', namespace: 'ns', uid: 'uid-a', generation: 1 },
+    spec: { modules: [{ source: 'terraform-aws-modules/vpc/aws', versions: ['~> 5.0'] }] },
+    ...(status ? { status } : {}),
+  };
+}
+
+test('a ModuleSet whose versions are all held is Ready, counted as module versions, and is not re-synced', (t) => {
+  const d = decide({ object: moduleSet({ observedGeneration: 1 }), server: server(), now: NOW });
+  t.like(d, { action: 'none', requeueAfterMs: undefined });
+  t.like(condition(d, 'Ready'), { status: 'True', reason: 'AllMirrored', message: 'all 2 module versions mirrored' });
+  t.is((d.status as Record<string, unknown>).resolvedVersions, undefined, 'only a ProviderMirror reports resolved versions');
+});
+
+test('a ModuleSet with a failed version is Degraded and says which', (t) => {
+  const failures = [{ source: 'terraform-aws-modules/vpc/aws', version: '5.1.0', platform: '', message: 'unsupported source scheme "s3::"' }];
+  const d = decide({ object: moduleSet({ observedGeneration: 1 }), server: server({ ready: 1, failed: 1, failures }), now: NOW });
+  t.like(condition(d, 'Ready'), { status: 'False', reason: 'ItemsFailed', message: '1/2 module versions mirrored, 1 failed' });
+  t.like(condition(d, 'Degraded'), { status: 'True', message: '1 module versions failed to mirror' });
+  t.deepEqual(d.status.failures, [{ source: 'terraform-aws-modules/vpc/aws', version: '5.1.0', message: 'unsupported source scheme "s3::"' }]);
 });

@@ -48,13 +48,21 @@ export class FakeServerClient implements ServerClient {
     this.calls.push({ method: 'PUT', key, body, at: Date.now() });
     this.maybeFail();
     if (this.putDelayMs > 0) await new Promise((r) => setTimeout(r, this.putDelayMs));
-    const spec = body.spec as { invalid?: boolean; providers?: { versions: string[]; platforms: string[] }[]; versions?: string[]; platforms?: string[] };
+    const spec = body.spec as {
+      invalid?: boolean;
+      providers?: { versions: string[]; platforms: string[] }[];
+      modules?: { versions: string[] }[];
+      versions?: string[];
+      platforms?: string[];
+    };
     if (spec.invalid) throw new InvalidSpec('spec.providers[0].source: not a provider address');
     const stored = this.records.get(key);
     if (stored && stored.uid === body.uid && (stored.observedGeneration > body.generation || (stored.observedGeneration === body.generation && !body.resync))) {
       return structuredClone(stored);
     }
-    const items = spec.providers ?? [{ versions: spec.versions ?? [], platforms: spec.platforms ?? [] }];
+    // A module version is one item; a provider version is one per platform.
+    const items = spec.modules?.map((m) => ({ versions: m.versions, platforms: ['any'] })) ??
+      spec.providers ?? [{ versions: spec.versions ?? [], platforms: spec.platforms ?? [] }];
     const desired = items.reduce((n, p) => n + p.versions.length * p.platforms.length, 0);
     const done = this.jobOutcome === 'succeeded';
     this.jobs += 1;
