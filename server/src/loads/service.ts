@@ -5,12 +5,12 @@ import { parseHolder } from '../db/package-holders.js';
 import { WorkerPool, type JobHandler, type PoolEvent } from '../jobs/worker-pool.js';
 import type { ModuleIngest } from '../modules/ports.js';
 import type { Runtime } from '../runtime.js';
-import { Unavailable } from '../errors.js';
 import { RegistryClients } from '../upstream/registry.js';
 import { fetchModuleHandler } from './fetch-module.js';
 import { fetchPackageHandler } from './fetch-package.js';
+import { wireModuleIngest } from './module-ingest-wiring.js';
 import { isModuleItem } from './plan-modules.js';
-import { StagingArea } from './staging.js';
+import { processDirectory, StagingArea } from './staging.js';
 
 export interface LoadWorkers {
   jobs: JobRepository;
@@ -49,7 +49,10 @@ export function createLoadWorkers(
     published: opts.published,
     holderOf: (jobId) => parseHolder(jobs.holderOf(jobId)),
   });
-  const moduleIngest = opts.moduleIngest ?? createModuleIngestFor(runtime, config, registries, staging, opts.published);
+  // Not in `staging`: its sweep takes names that start with a pid, and the module fetcher's work trees do not.
+  const moduleStaging = () => processDirectory(path.join(config.dataDir, 'module-staging'));
+  const wired = opts.moduleIngest ? undefined : wireModuleIngest({ runtime, config, registries, stagingDir: moduleStaging(), published: opts.published });
+  const moduleIngest = opts.moduleIngest ?? wired!.ingest;
   const modules = fetchModuleHandler({ ingest: moduleIngest, holderOf: (jobId) => parseHolder(jobs.holderOf(jobId)) });
   // Module items have no platform: that alone tells them from provider packages.
   const handler: JobHandler = (item, ctx) => (isModuleItem(item) ? modules(item, ctx) : packages(item, ctx));
@@ -63,19 +66,8 @@ export function createLoadWorkers(
     async close() {
       await pool.stop();
       registries.close();
+      wired?.close();
     },
   };
 }
 
-/** The module ingest over this runtime's repositories and store (git and archive sources, fetched into staging). */
-function createModuleIngestFor(
-  _runtime: Runtime,
-  _config: Config,
-  _registries: RegistryClients,
-  _staging: StagingArea,
-  _published: (() => void) | undefined,
-): ModuleIngest {
-  return {
-    ingest: () => Promise.reject(new Unavailable('module loading is not available in this build')),
-  };
-}

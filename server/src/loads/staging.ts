@@ -65,7 +65,23 @@ export class StagingArea {
   }
 }
 
-function isRunning(pid: number): boolean {
+/**
+ * A directory of this process's own under `root` (named by its pid), after
+ * removing the ones of processes that no longer run: for writers whose files
+ * are not named by pid (the module fetcher's work trees and packed archives).
+ */
+export function processDirectory(root: string): string {
+  fs.mkdirSync(root, { recursive: true });
+  for (const name of fs.readdirSync(root)) {
+    const pid = Number(name);
+    if (pid !== process.pid && !isRunning(pid)) fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+  const own = path.join(root, String(process.pid));
+  fs.mkdirSync(own, { recursive: true });
+  return own;
+}
+
+export function isRunning(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
