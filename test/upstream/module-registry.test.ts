@@ -181,6 +181,7 @@ test.serial('with modules_url the module client uses it as the modules.v1 base a
   t.deepEqual((await clients.modules('registry.example.com').listVersions(net)).length, 6);
   t.is(await clients.modules('REGISTRY.example.com').downloadLocation(net, '1.2.0'), GIT);
   t.is(registry.requests('/.well-known/'), before);
+  t.is(clients.stats()['registry.example.com']?.results.ok, 2, "modules_url's requests are counted under its upstream");
 });
 
 test.serial('RegistryClients refuses module clients for hostnames without an upstream, and for network mirrors, before any request', async (t) => {

@@ -189,8 +189,21 @@ export class RegistryClient implements UpstreamClient {
     return downloadArchive(this.http, url, this.options.downloadMaxBytes, signal);
   }
 
+  /** Counters of every request to this upstream, modules_url's client included. */
   stats(): HttpStats {
-    return this.http.stats();
+    const a = this.http.stats();
+    if (this.modulesHttp === undefined) return a;
+    const b = this.modulesHttp.stats();
+    const results = { ...a.results };
+    for (const [k, n] of Object.entries(b.results) as [keyof HttpStats['results'], number][]) results[k] = (results[k] ?? 0) + n;
+    return {
+      attempts: a.attempts + b.attempts,
+      retries: a.retries + b.retries,
+      inFlight: a.inFlight + b.inFlight,
+      waiting: a.waiting + b.waiting,
+      maxInFlight: Math.max(a.maxInFlight, b.maxInFlight),
+      results,
+    };
   }
 
   close(): void {
