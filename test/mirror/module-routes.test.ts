@@ -30,6 +30,7 @@ interface Setup {
   exclude?: string[];
   publicUrl?: string;
   presign?: boolean;
+  trustedProxies?: string[];
   /** What the fake upstream serves per version (default: tarball(version) under //modules/sub). */
   packages?: (a: ModuleAddress, version: string) => FakePackage | undefined;
 }
@@ -66,6 +67,7 @@ async function serve(t: ExecutionContext, s: Setup = {}) {
     moduleDownloads,
     presignTtl: s.presign ? 60 : 0,
     publicUrl: s.publicUrl,
+    trustedProxies: s.trustedProxies,
   });
   const server = http.createServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -123,6 +125,18 @@ test('with server.public_url the download names the archive under it, path prefi
   await m.hold('5.1.0');
   const res = await m.get(`${modulesBase}5.1.0/download`);
   t.is(res.headers.get('x-terraform-get'), `https://mirror.example.com/tf/${modulesBase}5.1.0/archive.tar.gz//modules/sub`);
+});
+
+test('behind a trusted proxy the archive is named on the origin the client used; an untrusted peer cannot choose it', async (t) => {
+  const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'mirror.internal:8443' };
+  const behind = await serve(t, { trustedProxies: ['127.0.0.1/32'] });
+  await behind.hold('5.1.0');
+  const viaProxy = await behind.get(`${modulesBase}5.1.0/download`, { headers: forwarded });
+  t.is(viaProxy.headers.get('x-terraform-get'), `https://mirror.internal:8443/${modulesBase}5.1.0/archive.tar.gz//modules/sub`);
+  const direct = await serve(t);
+  await direct.hold('5.1.0');
+  const forged = await direct.get(`${modulesBase}5.1.0/download`, { headers: forwarded });
+  t.is(forged.headers.get('x-terraform-get'), `${direct.base}${modulesBase}5.1.0/archive.tar.gz//modules/sub`);
 });
 
 test('the archive streams the stored tar.gz as application/gzip with ranges, and counts one download per GET', async (t) => {
