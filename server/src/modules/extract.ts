@@ -318,7 +318,14 @@ async function zipEntry(zipfile: yauzl.ZipFile, entry: yauzl.Entry, tree: TreeWr
     throw new InvalidInput(`entry ${JSON.stringify(name)} is a device, fifo or socket; module packages hold only files and directories`);
   }
   const stream: Readable = await zipfile.openReadStreamPromise(entry);
-  return tree.file(name, (mode & 0o111) !== 0, entry.uncompressedSize, stream as AsyncIterable<Buffer>);
+  try {
+    await tree.file(name, (mode & 0o111) !== 0, entry.uncompressedSize, stream as AsyncIterable<Buffer>);
+  } catch (err) {
+    if (err instanceof DomainError || isSystemError(err)) throw err;
+    // yauzl's own checks (sizes, inflate errors): the entry is named so the refusal says where.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new IntegrityError(`not a valid zip archive: entry ${JSON.stringify(name)}: ${message}`, { cause: err });
+  }
 }
 
 function zipName(entry: yauzl.Entry): string {
