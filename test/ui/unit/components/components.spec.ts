@@ -8,7 +8,7 @@ describe('shared components', () => {
   it('DataTable pages by the limit and disables what is not there', async () => {
     const rows = Array.from({ length: 25 }, (_, i) => ({ id: i + 26, name: `p${i + 26}` }));
     const table = mount(DataTable, {
-      props: { caption: 'Providers', columns: [{ key: 'name', label: 'Name' }], rows, rowKey: (r: { id: number }) => r.id, total: 60, limit: 25, offset: 25 },
+      props: { caption: 'Providers', columns: [{ key: 'name', label: 'Name' }], rows, rowKey: (r: object) => (r as { id: number }).id, total: 60, limit: 25, offset: 25 },
     });
     expect(table.text()).toContain('26–50 of 60');
     const [prev, next] = table.findAll('nav button');
