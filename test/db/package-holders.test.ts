@@ -27,9 +27,10 @@ async function setup(t: { teardown(fn: () => void): void }) {
 }
 
 test('the holder text form round-trips and refuses anything else', (t) => {
-  for (const h of [{ kind: 'loaded' }, { kind: 'imported' }, { kind: 'pulled' }, teamA] as PackageHolder[]) t.deepEqual(parseHolder(formatHolder(h)), h);
+  const moduleSet: PackageHolder = { kind: 'set', set: { kind: 'ModuleSet', namespace: 'team-a', name: 'net' } };
+  for (const h of [{ kind: 'loaded' }, { kind: 'imported' }, { kind: 'pulled' }, teamA, moduleSet] as PackageHolder[]) t.deepEqual(parseHolder(formatHolder(h)), h);
   t.is(formatHolder(teamA), 'set:ProviderSet/team-a/core');
-  for (const bad of ['', 'set:', 'set:ModuleSet/a/b', 'set:ProviderSet/a', 'set:ProviderSet/a/b/c', 'admin']) {
+  for (const bad of ['', 'set:', 'set:PackageSet/a/b', 'set:ProviderSet/a', 'set:ProviderSet/a/b/c', 'admin']) {
     t.throws(() => parseHolder(bad), { instanceOf: InvalidInput }, bad);
   }
 });

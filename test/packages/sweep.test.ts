@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import test from 'ava';
 import { openPackageDb } from '../fixtures/package-db.js';
+import { ModuleRepository } from '../../server/src/db/modules.js';
 import { ObjectReferenceRepository } from '../../server/src/db/object-references.js';
 import { StagingArea } from '../../server/src/loads/staging.js';
 import { sweepOrphans } from '../../server/src/packages/sweep.js';
@@ -19,7 +20,7 @@ async function setup(t: { teardown(fn: () => void): void }) {
     for await (const o of store.list(prefix)) out.push(o.key);
     return out.sort();
   };
-  return { dir, db, store, put, keys, providers, references: new ObjectReferenceRepository(db) };
+  return { dir, db, store, put, keys, providers, modules: new ModuleRepository(db), references: new ObjectReferenceRepository(db) };
 }
 
 test('the sweep deletes objects no row names and keeps packages, their evidence and version files', async (t) => {
@@ -30,16 +31,22 @@ test('the sweep deletes objects no row names and keeps packages, their evidence 
     size: 1, sha256: '0123456789abcdef'.repeat(4), h1: 'h1:x', objectKey: held,
     evidence: { shasumsKey: `${v1}terraform-provider-swept_1.0.0_SHA256SUMS`, signatureKey: `${v1}terraform-provider-swept_1.0.0_SHA256SUMS.sig`, keyIds: ['K'] },
   });
-  const kept = [held, `${v1}terraform-provider-swept_1.0.0_SHA256SUMS`, `${v1}terraform-provider-swept_1.0.0_SHA256SUMS.sig`, `${v1}signing-keys.json`, 'backups/b.db', 'modules/m/1.0.0.tar.gz'];
+  const moduleDir = 'modules/registry.terraform.io/acme/net/aws/1.0.0/';
+  const heldModule = `${moduleDir}${'a'.repeat(64)}.tar.gz`;
+  s.modules.recordVersion({ hostname: 'registry.terraform.io', namespace: 'acme', name: 'net', system: 'aws' }, {
+    version: '1.0.0', location: 'https://example.com/net.tar.gz', sourceKind: 'archive', archiveKey: heldModule, sha256: 'a'.repeat(64), size: 1, files: 1,
+  }, { kind: 'loaded' });
+  const kept = [held, `${v1}terraform-provider-swept_1.0.0_SHA256SUMS`, `${v1}terraform-provider-swept_1.0.0_SHA256SUMS.sig`, `${v1}signing-keys.json`, 'backups/b.db', heldModule];
   const orphans = [
     `${v1}fedcba9876543210/terraform-provider-swept_1.0.0_darwin_arm64.zip`, // killed after its upload, before its row
     `${v2}terraform-provider-swept_2.0.0_SHA256SUMS`, // evidence of a version whose first package never got a row
     `${v2}signing-keys.json`,
+    `${moduleDir}${'b'.repeat(64)}.tar.gz`, // a module ingest killed between storing and recording
   ];
   for (const k of [...kept, ...orphans]) await s.put(k);
 
   const result = await sweepOrphans({ store: s.store, references: s.references, graceMs: 0, now: () => Date.now() + 1000 });
-  t.like(result, { listed: 7, deleted: 3, young: 0, failed: 0, raced: 0 });
+  t.like(result, { listed: 9, deleted: 4, young: 0, failed: 0, raced: 0 });
   t.deepEqual(await s.keys(), [...kept].sort());
 });
 

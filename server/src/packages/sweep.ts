@@ -1,5 +1,5 @@
 /**
- * The orphan sweep: objects under `providers/` that no row names, left by an
+ * The orphan sweep: objects under `providers/` and `modules/` that no row names, left by an
  * ingest that died between storing its object and recording its row (kill -9,
  * OOM, node drain), and staging files of processes that no longer run.
  *
@@ -26,7 +26,8 @@ import type { ObjectStore } from '../storage/store.js';
 
 export const DEFAULT_SWEEP_GRACE_MS = 6 * 60 * 60 * 1000;
 export const DEFAULT_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
-const SWEPT_PREFIX = 'providers/';
+/** Provider packages and their release files; module archives (stored before their row, like packages). */
+const SWEPT_PREFIXES = ['providers/', 'modules/'] as const;
 /** Kept per version next to its packages but named by no row (fetch-package.ts). */
 const VERSION_FILES = new Set(['signing-keys.json']);
 
@@ -41,7 +42,7 @@ export interface SweepDeps {
 }
 
 export interface SweepResult {
-  /** Objects listed under providers/. */
+  /** Objects listed under providers/ and modules/. */
   listed: number;
   /** Objects no row names, deleted. */
   deleted: number;
@@ -64,22 +65,24 @@ export async function sweepOrphans(deps: SweepDeps, signal?: AbortSignal): Promi
   if (deps.staging) result.staging = deps.staging.init(undefined, now());
   if (deps.store.sweepIncomplete) result.incomplete = await deps.store.sweepIncomplete();
   const cutoff = now() - graceMs;
-  for await (const object of deps.store.list(SWEPT_PREFIX)) {
-    signal?.throwIfAborted();
-    result.listed++;
-    if (isHeld(deps.references, object.key)) continue;
-    if (object.lastModified.getTime() > cutoff) {
-      result.young++;
-      continue;
-    }
-    // The listing may be old news by now: ask the rows once more, as late as possible.
-    if (isHeld(deps.references, object.key)) continue;
-    try {
-      await deps.store.delete(object.key);
-      result.deleted++;
-      if (isHeld(deps.references, object.key)) result.raced++;
-    } catch {
-      result.failed++;
+  for (const prefix of SWEPT_PREFIXES) {
+    for await (const object of deps.store.list(prefix)) {
+      signal?.throwIfAborted();
+      result.listed++;
+      if (isHeld(deps.references, object.key)) continue;
+      if (object.lastModified.getTime() > cutoff) {
+        result.young++;
+        continue;
+      }
+      // The listing may be old news by now: ask the rows once more, as late as possible.
+      if (isHeld(deps.references, object.key)) continue;
+      try {
+        await deps.store.delete(object.key);
+        result.deleted++;
+        if (isHeld(deps.references, object.key)) result.raced++;
+      } catch {
+        result.failed++;
+      }
     }
   }
   return result;
