@@ -21,6 +21,7 @@ import { createApp } from '../../server/src/http/app.js';
 import { DownloadCounter } from '../../server/src/mirror/downloads.js';
 import { moduleDownloadCounter } from '../../server/src/mirror/module-routes.js';
 import { MirrorService } from '../../server/src/mirror/service.js';
+import { createModuleFetcher } from '../../server/src/modules/fetch.js';
 import { createModuleIngest } from '../../server/src/modules/ingest.js';
 import type { FetchedModule, ModuleFetcher, ModuleLocation } from '../../server/src/modules/ports.js';
 import { CachedUpstreamMetadata, PULL_METADATA_HTTP } from '../../server/src/pull/metadata.js';
@@ -28,9 +29,11 @@ import { PullThrough, type PullThroughPolicy } from '../../server/src/pull/pull-
 import { createRepositories } from '../../server/src/runtime.js';
 import { FilesystemStore } from '../../server/src/storage/filesystem.js';
 import { RegistryClients } from '../../server/src/upstream/registry.js';
+import { upstreamHttpClient } from '../../server/src/upstream/upstream-http.js';
 import { startFakeRegistry, type FakeRegistry } from '../fixtures/fake-registry.js';
-import { FakePuller } from './fakes.js';
-import { FakeMetadata } from './fakes.js';
+import { readTarGz, tarGz } from '../fixtures/module-archives.js';
+import { startStaticServer } from '../fixtures/static-server.js';
+import { FakeMetadata, FakePuller } from './fakes.js';
 
 const HOST = 'registry.terraform.io';
 const TTL_MS = 10 * 60 * 1000;
@@ -94,7 +97,7 @@ class CountingFetcher implements ModuleFetcher {
   }
 }
 
-async function mirrorOver(t: ExecutionContext<{ registry: FakeRegistry }>, policy: Partial<PullThroughPolicy> = {}) {
+async function mirrorOver(t: ExecutionContext<{ registry: FakeRegistry }>, policy: Partial<PullThroughPolicy> = {}, realFetcher?: (stagingDir: string) => ModuleFetcher) {
   const { registry } = t.context;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-module-pull-'));
   const clock = { t: 1_700_000_000_000 };
@@ -113,7 +116,7 @@ async function mirrorOver(t: ExecutionContext<{ registry: FakeRegistry }>, polic
   fs.mkdirSync(path.join(dir, 'staging'));
   const fetcher = new CountingFetcher(path.join(dir, 'staging'));
   let mirror: MirrorService | undefined;
-  const ingest = createModuleIngest({ repos, leases: repos.pullLeases, store, fetcher, upstreams: (h) => clients.modules(h), published: () => mirror?.invalidate() });
+  const ingest = createModuleIngest({ repos, leases: repos.pullLeases, store, fetcher: realFetcher?.(path.join(dir, 'staging')) ?? fetcher, upstreams: (h) => clients.modules(h), published: () => mirror?.invalidate() });
   const seam = new PullThrough({
     policy: { enabled: true, include: [`${HOST}/*/*`], exclude: [], ...policy },
     upstreams: [HOST],
@@ -266,6 +269,39 @@ test.serial('a package the fetcher refuses (a bomb past the limits) is a 502 wit
   t.is(body.error.upstream, HOST);
   t.deepEqual(await m.storedKeys(), []);
   t.is(m.repos.modules.findModule({ hostname: HOST, namespace: 'terraform-aws-modules', name: 'vpc', system: 'aws' }), undefined);
+});
+
+test.serial('with the real fetcher, an upstream tarball named //* is served as the normalized archive of its one directory', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-module-files-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.writeFileSync(
+    path.join(root, 'vpc-5.5.0.tar.gz'),
+    tarGz([
+      { name: 'terraform-aws-vpc-5.5.0/main.tf', content: 'resource "null_resource" "x" {}\n', mtime: 1_600_000_000 },
+      { name: 'terraform-aws-vpc-5.5.0/modules/sub/main.tf', content: 'output "y" { value = 1 }\n', mtime: 1_650_000_000 },
+    ]),
+  );
+  const files = await startStaticServer(root);
+  t.teardown(() => files.close());
+  t.context.registry.addModule({ namespace: 'terraform-aws-modules', name: 'vpc', system: 'aws', versions: { '5.5.0': `${files.url}vpc-5.5.0.tar.gz//*` } });
+  const limits = { maxDownloadBytes: 1 << 20, maxTreeBytes: 1 << 20, maxEntries: 100 };
+  const noGit = { checkout: () => Promise.reject(new Error('no git here')), lsRemote: () => Promise.reject(new Error('no git here')) };
+  const m = await mirrorOver(t, {}, (stagingDir) => createModuleFetcher({ limits, stagingDir, http: upstreamHttpClient({ ca: files.caPem }, files.url), git: noGit }));
+  const res = await m.get(`${modulesBase}5.5.0/download`);
+  t.is(res.status, 204);
+  t.is(res.headers.get('x-terraform-get'), `${m.base}${modulesBase}5.5.0/archive.tar.gz//terraform-aws-vpc-5.5.0`);
+  const archive = await m.get(`${modulesBase}5.5.0/archive.tar.gz`);
+  t.is(archive.headers.get('content-type'), 'application/gzip');
+  const file = path.join(root, 'served.tar.gz');
+  fs.writeFileSync(file, Buffer.from(await archive.arrayBuffer()));
+  t.deepEqual(await readTarGz(file), {
+    'terraform-aws-vpc-5.5.0/': 'dir',
+    'terraform-aws-vpc-5.5.0/main.tf': '644 resource "null_resource" "x" {}\n',
+    'terraform-aws-vpc-5.5.0/modules/': 'dir',
+    'terraform-aws-vpc-5.5.0/modules/sub/': 'dir',
+    'terraform-aws-vpc-5.5.0/modules/sub/main.tf': '644 output "y" { value = 1 }\n',
+  });
+  t.is(files.requests('/vpc-5.5.0.tar.gz'), 1);
 });
 
 const refused: Array<{ name: string; policy: Partial<PullThroughPolicy>; path: string }> = [
