@@ -107,6 +107,23 @@ export function createApi(hooks: ApiHooks, opts: ApiOptions = {}) {
         }),
       ),
     storage: (): Promise<StorageReport> => call(raw.GET('/admin/api/stats/storage')),
+    /**
+     * How many modules the mirror holds, or undefined where the server has no module API (404). Kept off the
+     * generated types on purpose: it must work against servers from before the module mirror too.
+     */
+    modulesTotal: async (): Promise<number | undefined> => {
+      const token = hooks.token();
+      const response = await fetchImpl(
+        new Request(`${baseUrl}/admin/api/modules?limit=1&offset=0`, { headers: token ? { Authorization: `Bearer ${token}` } : {} }),
+      ).catch((err: unknown) => {
+        throw new ApiError({ status: 0, message: `the server could not be reached (${(err as Error).message})` });
+      });
+      if (response.status === 404) return undefined;
+      const body: unknown = await response.json().catch(() => undefined);
+      if (!response.ok) throw apiErrorFrom(response, body);
+      const total = (body as { total?: unknown } | undefined)?.total;
+      return typeof total === 'number' ? total : undefined;
+    },
     /** The Prometheus text of /metrics (no token: it is public, and not part of the admin API's document). */
     metrics: async (): Promise<string> => {
       let response: Response;

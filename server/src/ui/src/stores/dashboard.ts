@@ -13,13 +13,22 @@ export const useDashboard = defineStore('dashboard', {
     jobs: undefined as JobSummary[] | undefined,
     jobsError: undefined as ApiError | undefined,
     pull: undefined as PullThroughSummary | undefined,
+    /** undefined: the server has no module API. */
+    modules: undefined as number | undefined,
     pullError: undefined as ApiError | undefined,
     loading: false,
   }),
   actions: {
     async load(): Promise<void> {
       this.loading = true;
-      const [storage, jobs, metrics] = await Promise.allSettled([api().storage(), api().jobs({ limit: RECENT_JOBS, offset: 0 }), api().metrics()]);
+      const [storage, jobs, metrics, modules] = await Promise.allSettled([
+        api().storage(),
+        api().jobs({ limit: RECENT_JOBS, offset: 0 }),
+        api().metrics(),
+        api().modulesTotal(),
+      ]);
+      // A count the page cannot get is left out rather than shown as an error: the other figures stand.
+      this.modules = modules.status === 'fulfilled' ? modules.value : undefined;
       if (storage.status === 'fulfilled') {
         this.storage = storage.value;
         this.storageError = undefined;
