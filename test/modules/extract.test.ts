@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -146,7 +147,7 @@ test('the tree size counts every file and stops at the limit', async (t) => {
   const l = { ...limits, maxTreeBytes: 1000 };
   await t.throwsAsync(
     unpack(tarGz([{ name: 'a', content: 'x'.repeat(600) }, { name: 'b', content: 'x'.repeat(600) }]), 'tar.gz', l),
-    { instanceOf: LimitExceeded, message: /more than 1000 bytes of files \(reached at "b"\)/ },
+    { instanceOf: LimitExceeded, message: /more than 1000 bytes of files \(limits\.module_max_tree_bytes; reached at "b"\)/ },
   );
   await t.throwsAsync(unpack(await zipBytes([{ name: 'a', content: 'x'.repeat(1001) }]), 'zip', l), {
     instanceOf: LimitExceeded,
@@ -173,4 +174,28 @@ test('a truncated or corrupt archive is an integrity error, not a crash', async 
   const good = tarGz([{ name: 'a', content: 'x'.repeat(5000) }]);
   await t.throwsAsync(unpack(good.subarray(0, good.length - 20), 'tar.gz'), { message: /not a valid tar\.gz archive/ });
   await t.throwsAsync(unpack(Buffer.from('not a zip at all'), 'zip'), { message: /not a valid zip archive/ });
+});
+
+test('a tarball from git archive (a pax global header, as GitHub serves them) unpacks under its prefix', async (t) => {
+  const repo = await fs.mkdtemp(path.join(os.tmpdir(), 'tfm-extract-repo-'));
+  t.teardown(() => fs.rm(repo, { recursive: true, force: true }));
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', '-c', 'init.defaultBranch=main', ...args], { cwd: repo });
+  git('init', '-q');
+  await fs.mkdir(path.join(repo, 'modules', 'sub'), { recursive: true });
+  await fs.writeFile(path.join(repo, 'main.tf'), 'root');
+  await fs.writeFile(path.join(repo, 'modules', 'sub', 'main.tf'), 'sub');
+  git('add', '.');
+  git('commit', '-q', '-m', 'x');
+  const tree = await unpack(git('archive', '--format=tar.gz', '--prefix=acme-net-0123abc/', 'HEAD'), 'tar.gz');
+  cleanup.push(tree);
+  t.deepEqual(Object.keys(await listing(tree)), [
+    'acme-net-0123abc/',
+    'acme-net-0123abc/main.tf',
+    'acme-net-0123abc/modules/',
+    'acme-net-0123abc/modules/sub/',
+    'acme-net-0123abc/modules/sub/main.tf',
+  ]);
+  t.is(await resolveSubdir(tree, '*/modules/sub', 'archive x'), 'acme-net-0123abc/modules/sub');
+  await t.throwsAsync(resolveSubdir(tree, '*/.git', 'archive x'), { message: /inside \.git/ });
 });

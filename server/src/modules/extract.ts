@@ -49,7 +49,7 @@ export async function extractArchive(
   if (opts.signal?.aborted) throw abortError(opts.signal);
   const { size } = await fs.stat(file);
   if (size > limits.maxDownloadBytes) {
-    throw new LimitExceeded(`module archive is ${size} bytes, more than the limit of ${limits.maxDownloadBytes}`);
+    throw new LimitExceeded(`module archive is ${size} bytes, more than the limit of ${limits.maxDownloadBytes} (limits.module_max_download_bytes)`);
   }
   const tree = new TreeWriter(into, limits);
   if (format === 'zip') await extractZip(file, tree, limits, opts);
@@ -92,7 +92,9 @@ class TreeWriter {
   private count(rel: string): void {
     this.entries += 1;
     if (this.entries > this.limits.maxEntries) {
-      throw new LimitExceeded(`module archive has more than ${this.limits.maxEntries} entries (reached at ${JSON.stringify(rel)})`);
+      throw new LimitExceeded(
+        `module archive has more than ${this.limits.maxEntries} entries (limits.module_max_entries; reached at ${JSON.stringify(rel)})`,
+      );
     }
   }
 
@@ -161,7 +163,8 @@ class TreeWriter {
     this.bytes += n;
     if (this.bytes > this.limits.maxTreeBytes) {
       throw new LimitExceeded(
-        `module archive ${verb} more than ${this.limits.maxTreeBytes} bytes of files (reached at ${JSON.stringify(rel)})`,
+        `module archive ${verb} more than ${this.limits.maxTreeBytes} bytes of files ` +
+          `(limits.module_max_tree_bytes; reached at ${JSON.stringify(rel)})`,
       );
     }
   }
@@ -190,7 +193,7 @@ async function extractTarGz(file: string, tree: TreeWriter, limits: ModuleLimits
   gunzip.on('data', (chunk: Buffer) => {
     inflated += chunk.length;
     if (inflated > maxInflated) {
-      fail(new LimitExceeded(`module archive inflates to more than ${maxInflated} bytes (limit ${limits.maxTreeBytes} bytes of files)`));
+      fail(new LimitExceeded(`module archive inflates to more than ${maxInflated} bytes (limits.module_max_tree_bytes is ${limits.maxTreeBytes})`));
     }
   });
   read.on('error', fail);
@@ -274,7 +277,9 @@ async function extractZip(file: string, tree: TreeWriter, limits: ModuleLimits, 
   try {
     // From the end-of-central-directory record: refused before walking its headers.
     if (zipfile.entryCount > limits.maxEntries) {
-      throw new LimitExceeded(`module archive has ${zipfile.entryCount} entries, more than the limit of ${limits.maxEntries}`);
+      throw new LimitExceeded(
+        `module archive has ${zipfile.entryCount} entries, more than the limit of ${limits.maxEntries} (limits.module_max_entries)`,
+      );
     }
     const entries: yauzl.Entry[] = [];
     let declared = 0;
@@ -287,7 +292,9 @@ async function extractZip(file: string, tree: TreeWriter, limits: ModuleLimits, 
       }
       declared += entry.uncompressedSize;
       if (declared > limits.maxTreeBytes) {
-        throw new LimitExceeded(`module archive declares more than ${limits.maxTreeBytes} bytes of files (reached at ${JSON.stringify(name)})`);
+        throw new LimitExceeded(
+          `module archive declares more than ${limits.maxTreeBytes} bytes of files (limits.module_max_tree_bytes; reached at ${JSON.stringify(name)})`,
+        );
       }
       entries.push(entry);
     }

@@ -68,13 +68,17 @@ export async function checkTree(root: string, limits: ModuleLimits, signal?: Abo
   const count = (rel: string, size: number, isFile: boolean): void => {
     stats.entries += 1;
     if (stats.entries > limits.maxEntries) {
-      throw new LimitExceeded(`module tree has more than ${limits.maxEntries} entries (reached at ${JSON.stringify(rel)})`);
+      throw new LimitExceeded(
+        `module tree has more than ${limits.maxEntries} entries (limits.module_max_entries; reached at ${JSON.stringify(rel)})`,
+      );
     }
     if (!isFile) return;
     stats.files += 1;
     stats.bytes += size;
     if (stats.bytes > limits.maxTreeBytes) {
-      throw new LimitExceeded(`module tree holds more than ${limits.maxTreeBytes} bytes (reached at ${JSON.stringify(rel)})`);
+      throw new LimitExceeded(
+        `module tree holds more than ${limits.maxTreeBytes} bytes (limits.module_max_tree_bytes; reached at ${JSON.stringify(rel)})`,
+      );
     }
   };
   const walk = async (relDir: string): Promise<void> => {
@@ -175,6 +179,8 @@ export async function resolveSubdir(root: string, subdir: string | undefined, wh
     }
     segments[0] = only.name;
   }
+  // `.git` is never packed, so a subdirectory in it could not be handed out.
+  if (segments.includes('.git')) throw new InvalidInput(`subdirectory ${JSON.stringify(subdir)} of ${where} is inside .git`);
   const resolved = segments.join('/');
   const st = await fs.lstat(path.join(root, resolved)).catch(() => undefined);
   if (st === undefined || !st.isDirectory()) {
