@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import dns from 'node:dns';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import type { LookupFunction } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +13,9 @@ import { createModuleFetcher } from '../../server/src/modules/fetch.js';
 import { createGitClient } from '../../server/src/modules/git.js';
 import type { GitClient, ModuleLimits } from '../../server/src/modules/ports.js';
 import { parseLocation } from '../../server/src/modules/source.js';
+import { ensureSelfSignedTls } from '../../server/src/http/self-signed.js';
 import { UpstreamRefused } from '../../server/src/upstream/errors.js';
+import { forbiddenRange } from '../../server/src/upstream/reach.js';
 import { upstreamHttpClient } from '../../server/src/upstream/upstream-http.js';
 import { type GitServer, startGitServer } from '../fixtures/git-server.js';
 import { readTarGz, tarGz, zipBytes } from '../fixtures/module-archives.js';
@@ -38,6 +43,7 @@ test.before(async () => {
   await www('tarball-v1', tarGz([{ name: 'acme-net-0123abc/', type: 'directory' }, { name: 'acme-net-0123abc/main.tf', content: 'top' }]));
   await www('net.zip', await zipBytes([{ name: 'main.tf', content: 'zip' }, { name: 'sub/a.tf', content: 'a' }]));
   await www('refused.zip', await zipBytes([{ name: 'main.tf', content: 'never fetched' }]));
+  await www('redirected.zip', await zipBytes([{ name: 'main.tf', content: 'never fetched either' }]));
   await www('big.tgz', Buffer.alloc(limits.maxDownloadBytes + 1));
   files = await startStaticServer(path.join(root, 'www'));
   git = await startGitServer();
@@ -204,4 +210,32 @@ test('resolveRef reports where the tag points upstream now', async (t) => {
   t.is(await fetcher.resolveRef(location), await git.revParse('moving', 'v1^{commit}'));
   const moved = await git.moveTag('moving', 'v1', { 'main.tf': 'two' });
   t.is(await fetcher.resolveRef(location), moved);
+});
+
+test('a redirect from a public host to a loopback address is refused at that hop', async (t) => {
+  const dir = await staging(t);
+  // "public.example" is served from 127.0.0.2, which this test declares public; its redirect leads to localhost.
+  const tls = await ensureSelfSignedTls(path.join(root, 'redirect-tls'), ['public.example']);
+  let redirects = 0;
+  const redirector = https.createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, (_req, res) => {
+    redirects += 1;
+    res.writeHead(302, { location: at('redirected.zip') }).end();
+  });
+  await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.2', resolve));
+  t.teardown(() => new Promise<void>((resolve) => redirector.close(() => resolve())));
+  const port = (redirector.address() as AddressInfo).port;
+  const lookup = ((host: string, options: dns.LookupOptions, cb: (...args: unknown[]) => void) => {
+    if (host !== 'public.example') return dns.lookup(host, options, cb as never);
+    if (options.all) cb(null, [{ address: '127.0.0.2', family: 4 }]);
+    else cb(null, '127.0.0.2', 4);
+  }) as unknown as LookupFunction;
+  const classifyAddress = (address: string) => (address === '127.0.0.2' ? undefined : forbiddenRange(address));
+  const ca = `${files.caPem}\n${readFileSync(tls.caFile, 'utf8')}`;
+  const http = upstreamHttpClient({ ca, lookup, classifyAddress, maxAttempts: 1 }, 'https://public.example/');
+  const fetcher = createModuleFetcher({ limits, stagingDir: dir, http, git: gitClient });
+  const location = parseLocation(`https://public.example:${port}/net.zip`, files.url, { allowHttp: false });
+  await t.throwsAsync(fetcher.fetch(location), { instanceOf: UpstreamRefused, message: /loopback/ });
+  t.is(redirects, 1);
+  t.is(files.requests('/redirected.zip'), 0);
+  t.deepEqual(await fs.readdir(dir), []);
 });
