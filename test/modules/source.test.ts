@@ -60,6 +60,14 @@ const accepted: Case[] = [
     expected: { kind: 'archive', url: 'https://api.github.com/repos/acme/net/tarball/v1.2.0', format: 'tar.gz', subdir: '*' },
   },
   {
+    raw: 'https://bucket.example.com/net.tar.gz?X-Amz-Credential=AKIA%2F2024%7Eeu&X-Amz-Signature=ab%2Bc*~&archive=tgz',
+    expected: {
+      kind: 'archive',
+      url: 'https://bucket.example.com/net.tar.gz?X-Amz-Credential=AKIA%2F2024%7Eeu&X-Amz-Signature=ab%2Bc*~',
+      format: 'tar.gz',
+    },
+  },
+  {
     raw: 'https://example.com/download?id=7&archive=zip',
     expected: { kind: 'archive', url: 'https://example.com/download?id=7', format: 'zip' },
   },

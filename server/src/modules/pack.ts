@@ -47,13 +47,10 @@ export async function packTree(dir: string, out: string, signal?: AbortSignal): 
   const pack = tarStream.pack();
   const sha256 = createHash('sha256');
   let size = 0;
-  let first = true;
   const measure = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      if (first && chunk.length >= 10) {
-        chunk[9] = GZIP_OS_UNIX;
-        first = false;
-      }
+      // Byte 9 of the stream, in whichever chunk it arrives.
+      if (size <= 9 && size + chunk.length > 9) chunk[9 - size] = GZIP_OS_UNIX;
       sha256.update(chunk);
       size += chunk.length;
       done(null, chunk);

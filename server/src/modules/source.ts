@@ -149,7 +149,7 @@ function archiveLocation(url: string, subdir: string | undefined, raw: string, o
     }
     if (named[1] === undefined) throw refusal(raw, `names the archive format ${archive}; supported: tar.gz, tgz, zip`);
     format = named[1];
-    parsed.searchParams.delete('archive');
+    parsed.search = withoutArchiveParam(parsed.search);
   } else {
     const suffix = archiveSuffix(parsed.pathname);
     if (suffix === undefined) {
@@ -270,6 +270,27 @@ function checkRef(ref: string, raw: string): string {
     ref.length > 255;
   if (bad) throw refusal(raw, `has the ref ${JSON.stringify(ref)}, which is not a valid git ref name`);
   return ref;
+}
+
+/**
+ * The query without `archive=`, every other parameter byte for byte:
+ * re-encoding through URLSearchParams could change a signed URL's query
+ * (presigned S3, CDN tokens) and so break its signature.
+ */
+function withoutArchiveParam(search: string): string {
+  const kept = search
+    .replace(/^\?/, '')
+    .split('&')
+    .filter((p) => p !== '' && safeDecode(p.split('=')[0]!) !== 'archive');
+  return kept.length === 0 ? '' : `?${kept.join('&')}`;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
 }
 
 function archiveSuffix(path: string): [string, ArchiveLocation['format'] | undefined] | undefined {
