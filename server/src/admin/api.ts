@@ -13,6 +13,8 @@ import { openApiDocument } from './framework/openapi.js';
 import { route, type RouteSpec } from './framework/route.js';
 import { buildAdminRouter, type AuditEntry } from './framework/router.js';
 import { jobRoutes } from './jobs/routes.js';
+import { moduleRoutes } from './modules/routes.js';
+import type { ModuleFetcher } from '../modules/ports.js';
 import { ProviderSetService, providerSetRoutes } from './provider-sets/index.js';
 import { providerRoutes } from './providers/routes.js';
 import { statsRoutes } from './stats/routes.js';
@@ -29,6 +31,8 @@ export interface AdminApiDeps {
   version: string;
   /** Replaces the audit sink (tests). */
   audit?(entry: AuditEntry): void;
+  /** The module fetcher's ref lookup, for drift checks (POST /modules/{id}/drift answers 503 without it). */
+  moduleRefs?: Pick<ModuleFetcher, 'resolveRef'>;
 }
 
 export interface AdminApi {
@@ -63,9 +67,15 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
     ...authRoutes({ auth, audit }),
     ...userRoutes({ users: new UserService(runtime.repos, auth) }),
     ...providerRoutes({ providers: runtime.providers, store: runtime.store, invalidate: deps.invalidate }),
+    ...moduleRoutes({
+      modules: runtime.repos.modules,
+      store: runtime.store,
+      invalidate: deps.invalidate,
+      ...(deps.moduleRefs ? { refs: deps.moduleRefs } : {}),
+    }),
     ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts, providers: runtime.providers, modules: runtime.repos.modules }),
     ...providerSetRoutes({ sets }),
-    ...statsRoutes({ providers: runtime.providers }),
+    ...statsRoutes({ providers: runtime.providers, modules: runtime.repos.modules }),
     ...configRoutes({ config }),
     ...auditRoutes({ audit }),
     ...backupRoutes({ backups: new BackupService({ db: runtime.db, store: runtime.store }) }),

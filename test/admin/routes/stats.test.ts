@@ -18,6 +18,7 @@ test('an empty mirror reports zeros and empty rankings', async (t) => {
   const res = await s.server.call('GET', '/stats/storage', viewer);
   t.is(res.status, 200);
   t.deepEqual(res.body, {
+    modules: { modules: 0, versions: 0, bytes: 0 },
     totals: { providers: 0, versions: 0, packages: 0, bytes: 0, downloads: 0 },
     byHostname: [],
     byNamespace: [],

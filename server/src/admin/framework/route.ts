@@ -26,8 +26,8 @@ export interface HandlerResult {
   status?: number;
   body?: unknown;
   headers?: Record<string, string>;
-  /** What the audit entry names (for routes with `audit`). */
-  audit?: { resource?: string; details?: Record<string, unknown>; actor?: string };
+  /** What the audit entry names (for routes with `audit`); `action` replaces the route's when the outcome decides it (PATCH status → module.block). */
+  audit?: { resource?: string; details?: Record<string, unknown>; actor?: string; action?: string };
 }
 
 export interface ResponseSpec {

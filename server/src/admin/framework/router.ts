@@ -127,7 +127,7 @@ function respond(ctx: Koa.Context, result: HandlerResult): void {
 function auditEntry(action: string, req: RequestInfo, outcome: AuditEntry['outcome'], result?: HandlerResult, err?: unknown): AuditEntry {
   return {
     actor: result?.audit?.actor ?? req.principal?.actor ?? 'anonymous',
-    action,
+    action: result?.audit?.action ?? action,
     resource: result?.audit?.resource,
     outcome,
     ip: req.ip,

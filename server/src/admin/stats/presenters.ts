@@ -1,3 +1,4 @@
+import type { ModuleStorageStats } from '../../db/modules.js';
 import type { HostnameUsage, NamespaceUsage, PackageUsage, StorageStats, StorageTotals } from '../../db/providers.js';
 import { presentProviderSummary, sourceOf } from '../providers/presenters.js';
 
@@ -28,8 +29,9 @@ function presentPackageUsage(p: PackageUsage) {
   };
 }
 
-export function presentStorageStats(s: StorageStats) {
+export function presentStorageStats(s: StorageStats & { modules: ModuleStorageStats }) {
   return {
+    modules: { modules: s.modules.modules, versions: s.modules.versions, bytes: s.modules.bytes },
     totals: presentTotals(s.totals),
     byHostname: s.byHostname.map(presentHostname),
     byNamespace: s.byNamespace.map(presentNamespace),

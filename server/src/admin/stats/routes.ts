@@ -24,6 +24,7 @@ const packageUsage = z.object({
   lastDownloadAt: z.string().nullable(),
 });
 const report = z.object({
+  modules: z.object({ modules: z.number(), versions: z.number(), bytes: z.number().describe('of the stored module archives') }),
   totals: z.object(usage),
   byHostname: z.array(z.object({ hostname: z.string(), ...usage })),
   byNamespace: z.array(z.object({ hostname: z.string(), namespace: z.string(), ...usage })),
