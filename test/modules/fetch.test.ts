@@ -57,6 +57,10 @@ test.before(async () => {
   await git.tag('net', 'v1.2.0');
   await git.createRepo('escape', { 'main.tf': 'x', 'passwd': { symlink: '../../../../etc/passwd' } });
   await git.tag('escape', 'v1');
+  await git.createRepo('dirlink', { 'shared/a.tf': 'a', 'modules/shared': { symlink: '../shared' } });
+  await git.tag('dirlink', 'v1');
+  await git.createRepo('wide', Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}.tf`, `${i}`])));
+  await git.tag('wide', 'v1');
 });
 
 test.after.always(async () => {
@@ -198,6 +202,26 @@ test('a git tree with a symlink leaving the tree is refused and nothing stays in
   const dir = await staging(t);
   const location = parseLocation(`git::${git.repoUrl('escape')}?ref=v1`, files.url, { allowHttp: false });
   await t.throwsAsync(fetcherFor(dir).fetch(location), { instanceOf: InvalidInput, message: /symbolic link "passwd" points outside the tree/ });
+  t.deepEqual(await fs.readdir(dir), []);
+});
+
+test('a git tree with a symlink to a directory is refused: only links to files become copies', async (t) => {
+  const dir = await staging(t);
+  const location = parseLocation(`git::${git.repoUrl('dirlink')}?ref=v1`, files.url, { allowHttp: false });
+  await t.throwsAsync(fetcherFor(dir).fetch(location), {
+    instanceOf: InvalidInput,
+    message: /symbolic link "modules\/shared" points to the directory "shared"/,
+  });
+  t.deepEqual(await fs.readdir(dir), []);
+});
+
+test('a git tree with more entries than the limit is refused naming the config key', async (t) => {
+  const dir = await staging(t);
+  const location = parseLocation(`git::${git.repoUrl('wide')}?ref=v1`, files.url, { allowHttp: false });
+  await t.throwsAsync(fetcherFor(dir, { ...limits, maxEntries: 10 }).fetch(location), {
+    instanceOf: LimitExceeded,
+    message: /module tree has more than 10 entries \(limits\.module_max_entries/,
+  });
   t.deepEqual(await fs.readdir(dir), []);
 });
 
