@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { providerMirrorSpec as providerMirrorSpecField, providerSetSpec as providerSetSpecField } from '../../../../operator/src/api/v1alpha1.js';
+import {
+  moduleSetSpec as moduleSetSpecField,
+  providerMirrorSpec as providerMirrorSpecField,
+  providerSetSpec as providerSetSpecField,
+} from '../../../../operator/src/api/v1alpha1.js';
 
 /**
  * The request and status shapes of the operator's API. The specs are the
@@ -12,23 +16,7 @@ import { providerMirrorSpec as providerMirrorSpecField, providerSetSpec as provi
 
 export const providerSetSpec = providerSetSpecField.zod;
 export const providerMirrorSpec = providerMirrorSpecField.zod;
-
-/**
- * A ModuleSet's spec: `modules` (the definitions' module list) or `hcl`
- * (module blocks), and the deletion policy. Only the envelope, like the
- * others: parseDefinitions checks addresses and constraints.
- */
-export const moduleSetSpec = z
-  .object({
-    modules: z
-      .array(z.looseObject({ source: z.string(), versions: z.array(z.string()).min(1).max(100), latest: z.number().int().min(1).max(100).optional() }))
-      .min(1)
-      .max(1000)
-      .optional(),
-    hcl: z.string().min(1).max(256 * 1024).optional(),
-    deletionPolicy: z.enum(['Retain', 'Delete']).optional(),
-  })
-  .refine((spec) => (spec.modules === undefined) !== (spec.hcl === undefined), { message: 'exactly one of spec.modules or spec.hcl must be set' });
+export const moduleSetSpec = moduleSetSpecField.zod;
 
 const envelope = {
   /** metadata.uid: a different uid under the same name is a recreated object. */
