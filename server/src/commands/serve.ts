@@ -78,6 +78,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       invalidate: () => mirror.invalidate(),
       logger,
       version: packageVersion(),
+      ...(workers.moduleFetcher ? { moduleRefs: workers.moduleFetcher } : {}),
     });
     const jobStats = runtime.repos.jobStats;
     const metrics = new Metrics({

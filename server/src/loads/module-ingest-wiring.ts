@@ -15,7 +15,7 @@ import type { Config, UpstreamConfig } from '../config/types.js';
 import { createModuleFetcher } from '../modules/fetch.js';
 import { createGitClient } from '../modules/git.js';
 import { createModuleIngest } from '../modules/ingest.js';
-import type { GitClient, ModuleIngest } from '../modules/ports.js';
+import type { GitClient, ModuleFetcher, ModuleIngest } from '../modules/ports.js';
 import type { Runtime } from '../runtime.js';
 import { HttpClient } from '../upstream/http.js';
 import { isOnPrivateNetwork, STRICT_REACH, type ReachOptions } from '../upstream/reach.js';
@@ -24,6 +24,8 @@ import { upstreamHttpClient } from '../upstream/upstream-http.js';
 
 export interface ModuleIngestWiring {
   ingest: ModuleIngest;
+  /** The fetcher the ingest uses; the admin API's drift check asks it where git refs point now. */
+  fetcher: ModuleFetcher;
   close(): void;
 }
 
@@ -81,6 +83,7 @@ export function wireModuleIngest(opts: {
   });
   return {
     ingest,
+    fetcher,
     close() {
       strictHttp.close();
       for (const c of httpClients.values()) c.close();

@@ -3,7 +3,7 @@ import type { Config } from '../config/types.js';
 import type { JobRepository } from '../db/jobs.js';
 import { parseHolder } from '../db/package-holders.js';
 import { WorkerPool, type JobHandler, type PoolEvent } from '../jobs/worker-pool.js';
-import type { ModuleIngest } from '../modules/ports.js';
+import type { ModuleFetcher, ModuleIngest } from '../modules/ports.js';
 import type { Runtime } from '../runtime.js';
 import { RegistryClients } from '../upstream/registry.js';
 import { fetchModuleHandler } from './fetch-module.js';
@@ -23,6 +23,8 @@ export interface LoadWorkers {
    * so a process has one single-flight map for module fetches.
    */
   moduleIngest: ModuleIngest;
+  /** The module fetcher behind it (undefined when an ingest was passed in), for the admin API's drift checks. */
+  moduleFetcher: ModuleFetcher | undefined;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export function createLoadWorkers(
     pool,
     staging,
     moduleIngest,
+    moduleFetcher: wired?.fetcher,
     async close() {
       await pool.stop();
       registries.close();
