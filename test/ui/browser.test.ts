@@ -189,6 +189,8 @@ serial('a viewer signs in and finds no mutating control on any page they can rea
     ['sets', 'Sets'],
     ['sets/ProviderSet/team-a/core', 'ProviderSet team-a/core'],
     ['storage', 'Storage'],
+    // Not in the navigation yet, but reachable by address.
+    ['modules', 'Modules'],
   ];
   for (const [p, heading] of pages) {
     await open(page, server.url, p);
@@ -196,6 +198,8 @@ serial('a viewer signs in and finds no mutating control on any page they can rea
     await page.locator('[role="status"].loading').waitFor({ state: 'detached' });
     t.deepEqual(await mutatingControls(page), [], `no mutating control on /ui/${p}`);
   }
+  // The last page read the module API of this server: no module is held, and that is what it says.
+  await page.getByRole('status').filter({ hasText: 'No modules' }).waitFor();
 });
 
 serial('a provider set from Kubernetes is listed read-only with the conditions the operator would write', async (t) => {
