@@ -52,6 +52,8 @@ const cases: Case[] = [
   { name: 'a .. segment inside a path', file: 'mid.tgz', build: tar([{ name: 'a/../../x', content: 'x' }]), error: InvalidInput, message: /"\.\." segment/ },
   { name: 'an absolute path', file: 'abs.tgz', build: tar([{ name: '/etc/x', content: 'x' }]), error: InvalidInput, message: /entry "\/etc\/x" is an absolute path/ },
   { name: 'a backslash path', file: 'bs.tgz', build: tar([{ name: '..\\x', content: 'x' }]), error: InvalidInput, message: /backslash/ },
+  { name: 'a path longer than 1024 bytes', file: 'long.tgz', build: tar([{ name: `${'d/'.repeat(600)}x.tf`, content: 'x' }]), error: InvalidInput, message: /is longer than 1024 bytes/ },
+  { name: 'a name longer than 255 bytes', file: 'longname.tgz', build: tar([{ name: `a/${'n'.repeat(256)}`, content: 'x' }]), error: InvalidInput, message: /has a name over 255/ },
   { name: 'a ../ path in a zip', file: 'up.zip', build: (f) => writeRawZip(f, [{ name: 'ok.tf', content: 'ok' }, { name: '../evil', content: 'x' }]), error: InvalidInput, message: /entry "\.\.\/evil" has a "\.\." segment/ },
   { name: 'a NUL in a zip name', file: 'nul.zip', build: (f) => writeRawZip(f, [{ name: 'a\0.tf', content: 'x' }]), error: InvalidInput, message: /control character/ },
   { name: 'a symlink out of the tree', file: 'link-out.tgz', build: tar([ok, { name: 'sub/passwd', type: 'symlink', linkname: '../../etc/passwd' }]), error: InvalidInput, message: /symbolic link "sub\/passwd" points outside the tree/ },

@@ -21,6 +21,8 @@ export interface TreeStats {
 }
 
 const MAX_LINK_HOPS = 16;
+const MAX_PATH_BYTES = 1024;
+const MAX_NAME_BYTES = 255;
 const posix = path.posix;
 
 /**
@@ -37,6 +39,10 @@ export function checkEntryName(name: string, what = 'entry'): string | undefined
   if (/^[A-Za-z]:/.test(name)) throw new InvalidInput(`${label} starts with a drive letter`);
   const segments = name.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) throw new InvalidInput(`${label} has a ".." segment`);
+  // File systems refuse longer names (NAME_MAX, PATH_MAX with the staging prefix): say so instead of failing on write.
+  if (Buffer.byteLength(name) > MAX_PATH_BYTES || segments.some((s) => Buffer.byteLength(s) > MAX_NAME_BYTES)) {
+    throw new InvalidInput(`${label.slice(0, 80)}…" is longer than ${MAX_PATH_BYTES} bytes or has a name over ${MAX_NAME_BYTES}`);
+  }
   return segments.length === 0 ? undefined : segments.join('/');
 }
 
