@@ -5,7 +5,8 @@
  *   2. import throughput for a ~200 MB provider zip vs `sha256sum` of the file.
  *   then load, admin, operator, and pull-through (cold init through the mirror
  *   vs straight from a slow upstream; 50 concurrent cold clients on one archive),
- *   and ui-dashboard (the admin UI's dashboard in Chromium with 1,000 providers; the bundle gzipped).
+ *   and ui-dashboard (the admin UI's dashboard in Chromium with 1,000 providers; the bundle gzipped),
+ *   and module-init (terraform init of 5 module calls: cold and warm through the mirror vs straight from upstream).
  * BENCH_ONLY=pull-through,load runs only the named ones.
  * Everything stays on loopback. No pass/fail: numbers for humans.
  */
@@ -22,6 +23,7 @@ import { benchLoad } from './load.js';
 import { benchOperator } from './operator.js';
 import { benchPullThrough } from './pull-through.js';
 import { benchUiDashboard } from './ui-dashboard.js';
+import { benchModuleInit } from './module-init.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
       ['operator', benchOperator],
       ['pull-through', benchPullThrough],
       ['ui-dashboard', benchUiDashboard],
+      ['module-init', benchModuleInit],
     ];
     const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
     for (const [name, run] of benches) if (!only || only.includes(name)) await run();
