@@ -15,7 +15,7 @@ import path from 'node:path';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import pino from 'pino';
 import { openDatabase } from '../../server/src/db/database.js';
-import { LimitExceeded } from '../../server/src/errors.js';
+import { LimitExceeded, NotFound } from '../../server/src/errors.js';
 import { Metrics } from '../../server/src/metrics/index.js';
 import { createApp } from '../../server/src/http/app.js';
 import { DownloadCounter } from '../../server/src/mirror/downloads.js';
@@ -302,6 +302,14 @@ test.serial('with the real fetcher, an upstream tarball named //* is served as t
     'terraform-aws-vpc-5.5.0/modules/sub/main.tf': '644 output "y" { value = 1 }\n',
   });
   t.is(files.requests('/vpc-5.5.0.tar.gz'), 1);
+});
+
+test.serial('a listed version whose source is gone upstream (a deleted git tag) is a 502 naming what is missing, not a 404', async (t) => {
+  const m = await mirrorOver(t);
+  m.fetcher.error = new NotFound('ref v5.1.0 not found in https://github.example/terraform-aws-modules/terraform-aws-vpc');
+  const res = await m.get(`${modulesBase}5.1.0/download`);
+  t.is(res.status, 502);
+  t.regex(((await res.json()) as { error: { message: string } }).error.message, /lists version 5\.1\.0 .* but its package is missing: ref v5\.1\.0 not found/);
 });
 
 const refused: Array<{ name: string; policy: Partial<PullThroughPolicy>; path: string }> = [

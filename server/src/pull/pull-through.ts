@@ -188,12 +188,17 @@ export class PullThrough implements MissHandler {
       const ingested = await untilAborted(
         this.shared(target, key, async () => {
           const list = await this.shared(target, `mv|${target.label.toLowerCase()}`, () => modules.metadata.moduleVersions(a));
+          const listed = list.value.includes(version);
           // A stale list may predate the version: then the upstream's download answer decides.
-          if (list.freshness === 'fresh' && !list.value.includes(version)) {
-            throw new NotFound(`version ${version} of module ${target.label} not found upstream`);
-          }
+          if (list.freshness === 'fresh' && !listed) throw new NotFound(`version ${version} of module ${target.label} not found upstream`);
           this.assertNotBackingOff(a.hostname, modules.metadata);
-          return modules.metadata.guarded(a.hostname.toLowerCase(), () => modules.ingest.ingest(a, version, { kind: 'pulled' }));
+          try {
+            return await modules.metadata.guarded(a.hostname.toLowerCase(), () => modules.ingest.ingest(a, version, { kind: 'pulled' }));
+          } catch (err) {
+            // Listed, yet absent where the upstream points (a git ref or repository gone): its fault, not an absent version.
+            if (listed && err instanceof NotFound) throw new UpstreamModuleMissing(target.hostname, target.label, version, err);
+            throw err;
+          }
         }),
         signal,
       );
@@ -320,6 +325,15 @@ export class UpstreamModuleRefused extends UpstreamError {
 
   constructor(hostname: string, label: string, version: string, cause: Error) {
     super(`upstream ${hostname} points version ${version} of module ${label} at a package this mirror refuses: ${boundedReason(cause.message)}`, hostname, { cause });
+  }
+}
+
+/** A version the upstream lists whose package is not where the upstream points (502, naming what is missing). */
+export class UpstreamModuleMissing extends UpstreamError {
+  readonly retryable = false;
+
+  constructor(hostname: string, label: string, version: string, cause: Error) {
+    super(`upstream ${hostname} lists version ${version} of module ${label}, but its package is missing: ${boundedReason(cause.message)}`, hostname, { cause });
   }
 }
 
