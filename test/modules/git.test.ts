@@ -216,6 +216,21 @@ test.serial('git connects to the address the server checked, not one of its own 
   t.is(await client.lsRemote(loc(`https://${HOST}:${git.port}/repo.git`, 'v1.2.0')), v1);
 });
 
+test.serial("the server process's git config, proxy and GIT_DIR variables do not reach git", async (t) => {
+  const { git, v1, tmp } = t.context;
+  // Followed, this global config would send repo.git to a repository that does not exist, and the proxy nowhere.
+  const global = path.join(tmp, 'hostile-gitconfig');
+  fs.writeFileSync(global, `[url "${git.url}nothing-here.git"]\n\tinsteadOf = ${git.repoUrl('repo')}\n`);
+  const saved = { ...process.env };
+  t.teardown(() => {
+    for (const k of ['GIT_CONFIG_GLOBAL', 'HTTPS_PROXY', 'https_proxy', 'GIT_DIR']) delete process.env[k];
+    Object.assign(process.env, saved);
+  });
+  Object.assign(process.env, { GIT_CONFIG_GLOBAL: global, HTTPS_PROXY: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', GIT_DIR: path.join(tmp, 'nowhere') });
+  const { commit } = await t.context.client().checkout(loc(git.repoUrl('repo'), 'v1.2.0'), t.context.into());
+  t.is(commit, v1);
+});
+
 test.serial("without the CA that signed the server's certificate the connection is refused", async (t) => {
   const client = createGitClient({ reach: { requireHttps: true, allowPrivate: true }, extraCaFile: '', tempDir: t.context.tmp });
   const err = await t.throwsAsync(client.checkout(loc(t.context.git.repoUrl('repo'), 'v1.2.0'), t.context.into()), { instanceOf: UpstreamUnavailable });
