@@ -8,7 +8,7 @@ import type { LookupFunction } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { InvalidInput, LimitExceeded, NotFound } from '../../server/src/errors.js';
+import { IntegrityError, InvalidInput, LimitExceeded, NotFound } from '../../server/src/errors.js';
 import { createModuleFetcher } from '../../server/src/modules/fetch.js';
 import { createGitClient } from '../../server/src/modules/git.js';
 import type { GitClient, ModuleLimits } from '../../server/src/modules/ports.js';
@@ -102,6 +102,20 @@ test('an https tar.gz with //subdir is fetched, packed normalized and only the p
     'modules/sub/main.tf': '644 output "x" { value = 1 }\n',
     'modules/sub/run.sh': '755 #!/bin/sh\n',
   });
+});
+
+test('an archive pinned with ?checksum= is fetched when it matches and refused when it does not', async (t) => {
+  const dir = await staging(t);
+  const bytes = await fs.readFile(path.join(root, 'www', 'net.zip'));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const fetched = await fetcherFor(dir).fetch(parseLocation(`${at('net.zip')}?checksum=sha256:${sha256}`, files.url, { allowHttp: false }));
+  t.is(fetched.files, 2);
+  const wrong = parseLocation(`${at('net.zip')}?checksum=sha1:${'0'.repeat(40)}`, files.url, { allowHttp: false });
+  await t.throwsAsync(fetcherFor(dir).fetch(wrong), {
+    instanceOf: IntegrityError,
+    message: `module archive ${at('net.zip')} does not match its sha1 checksum`,
+  });
+  t.deepEqual(await fs.readdir(dir), [path.basename(fetched.file)]);
 });
 
 test('a GitHub-style tarball named with //*?archive=tar.gz hands out the top-level directory by name', async (t) => {

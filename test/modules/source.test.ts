@@ -68,6 +68,10 @@ const accepted: Case[] = [
     },
   },
   {
+    raw: `https://example.com/net.zip?checksum=SHA256:${'AB'.repeat(32)}&v=2`,
+    expected: { kind: 'archive', url: 'https://example.com/net.zip?v=2', format: 'zip', checksum: `sha256:${'ab'.repeat(32)}` },
+  },
+  {
     raw: 'https://example.com/download?id=7&archive=zip',
     expected: { kind: 'archive', url: 'https://example.com/download?id=7', format: 'zip' },
   },
@@ -135,6 +139,9 @@ const refused: [string, RegExp][] = [
   ['git::https://example.com/net.git//../escape', /subdirectory "..\/escape"/],
   ['https://example.com/net.zip//a/*', /only a leading \*/],
   ['//evil.example.com/net.zip', /network-path reference/],
+  ['https://example.com/net.zip?checksum=sha256:abc', /checksum that is not/],
+  ['https://example.com/net.zip?checksum=file:https://example.com/SHA256SUMS', /checksum that is not/],
+  ['https://example.com/net.zip?checksum=crc32:00000000', /checksum that is not/],
   ['', /is empty/],
 ];
 
@@ -177,9 +184,10 @@ test('parse, format, parse gives the same location for generated git and archive
       subdir,
       ext: fc.constantFrom('.tar.gz', '.tgz', '.zip', ''),
       query: fc.option(fc.stringMatching(/^[a-z]{1,5}=[a-z0-9]{1,5}$/), { nil: undefined }),
+      checksum: fc.option(fc.constantFrom(`sha256:${'A'.repeat(64)}`, `md5:${'0'.repeat(32)}`), { nil: undefined }),
     })
-    .map(({ host, path, subdir, ext, query }) => {
-      const params = [query, ext === '' ? 'archive=zip' : undefined].filter((p) => p !== undefined);
+    .map(({ host, path, subdir, ext, query, checksum }) => {
+      const params = [query, ext === '' ? 'archive=zip' : undefined, checksum && `checksum=${checksum}`].filter((p) => p !== undefined);
       return `https://${host}/${path}${ext}${subdir === undefined ? '' : `//${subdir}`}${params.length ? `?${params.join('&')}` : ''}`;
     });
   fc.assert(

@@ -8,13 +8,13 @@
  * is left in staging, for the caller to store and remove.
  */
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LimitExceeded } from '../errors.js';
+import { IntegrityError, LimitExceeded } from '../errors.js';
 import { describeUrl, UpstreamTooLarge } from '../upstream/errors.js';
 import type { HttpClient } from '../upstream/http.js';
 import { downloadArchive } from '../upstream/upstream-http.js';
@@ -94,6 +94,8 @@ async function download(http: HttpClient, location: ArchiveLocation, file: strin
         `(limits.module_max_download_bytes)`,
     );
   let received = 0;
+  const [algorithm, expected] = location.checksum?.split(':') ?? [];
+  const digest = algorithm === undefined ? undefined : createHash(algorithm);
   const count = new Transform({
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;
@@ -101,6 +103,7 @@ async function download(http: HttpClient, location: ArchiveLocation, file: strin
         done(tooLarge());
         return;
       }
+      digest?.update(chunk);
       opts.onProgress?.(received);
       done(null, chunk);
     },
@@ -111,6 +114,10 @@ async function download(http: HttpClient, location: ArchiveLocation, file: strin
   } catch (err) {
     if (err instanceof UpstreamTooLarge) throw tooLarge();
     throw err;
+  }
+  // The upstream pinned the archive (go-getter's ?checksum=): anything else is not what it meant.
+  if (digest !== undefined && digest.digest('hex') !== expected) {
+    throw new IntegrityError(`module archive ${describeUrl(location.url)} does not match its ${algorithm} checksum`);
   }
 }
 

@@ -45,11 +45,13 @@ export interface GitLocation {
 
 export interface ArchiveLocation {
   kind: 'archive';
-  /** Absolute https URL of the archive (query kept, except `archive=`), no //subdir. */
+  /** Absolute https URL of the archive (query kept, except `archive=` and `checksum=`), no //subdir. */
   url: string;
   format: 'tar.gz' | 'zip';
   /** `//subdir`; `*` means "the single top-level directory" and is expanded when the archive is read. */
   subdir?: string;
+  /** go-getter's `?checksum=TYPE:HEX` (md5, sha1, sha256, sha512; lowercase hex): the download must match it. */
+  checksum?: string;
   raw: string;
 }
 

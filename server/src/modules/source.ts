@@ -66,6 +66,7 @@ export function formatLocation(location: ModuleLocation): string {
   const path = q === -1 ? location.url : location.url.slice(0, q);
   const params = q === -1 ? [] : [location.url.slice(q + 1)];
   if (archiveSuffix(new URL(path).pathname)?.[1] !== location.format) params.push(`archive=${location.format}`);
+  if (location.checksum !== undefined) params.push(`checksum=${location.checksum}`);
   return `${path}${subdir}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }
 
@@ -149,7 +150,6 @@ function archiveLocation(url: string, subdir: string | undefined, raw: string, o
     }
     if (named[1] === undefined) throw refusal(raw, `names the archive format ${archive}; supported: tar.gz, tgz, zip`);
     format = named[1];
-    parsed.search = withoutArchiveParam(parsed.search);
   } else {
     const suffix = archiveSuffix(parsed.pathname);
     if (suffix === undefined) {
@@ -158,9 +158,12 @@ function archiveLocation(url: string, subdir: string | undefined, raw: string, o
     if (suffix[1] === undefined) throw refusal(raw, `is a ${suffix[0].slice(1)} archive; supported: tar.gz, tgz, zip`);
     format = suffix[1];
   }
+  const checksum = parsed.searchParams.get('checksum');
+  parsed.search = withoutParams(parsed.search, ['archive', 'checksum']);
   parsed.hash = '';
   const location: ArchiveLocation = { kind: 'archive', url: parsed.toString(), format, raw };
   if (subdir !== undefined) location.subdir = subdir;
+  if (checksum !== null) location.checksum = checkChecksum(checksum, raw);
   return location;
 }
 
@@ -273,16 +276,28 @@ function checkRef(ref: string, raw: string): string {
 }
 
 /**
- * The query without `archive=`, every other parameter byte for byte:
- * re-encoding through URLSearchParams could change a signed URL's query
- * (presigned S3, CDN tokens) and so break its signature.
+ * The query without go-getter's own parameters, every other one byte for
+ * byte: re-encoding through URLSearchParams could change a signed URL's
+ * query (presigned S3, CDN tokens) and so break its signature.
  */
-function withoutArchiveParam(search: string): string {
+function withoutParams(search: string, names: readonly string[]): string {
   const kept = search
     .replace(/^\?/, '')
     .split('&')
-    .filter((p) => p !== '' && safeDecode(p.split('=')[0]!) !== 'archive');
+    .filter((p) => p !== '' && !names.includes(safeDecode(p.split('=')[0]!)));
   return kept.length === 0 ? '' : `?${kept.join('&')}`;
+}
+
+const CHECKSUM_HEX_LENGTHS: Readonly<Record<string, number>> = { md5: 32, sha1: 40, sha256: 64, sha512: 128 };
+
+/** `TYPE:HEX` as go-getter verifies it; its `file:` form (a checksum file to fetch) is not supported. */
+function checkChecksum(value: string, raw: string): string {
+  const [type = '', hex = ''] = value.split(':', 2);
+  const length = CHECKSUM_HEX_LENGTHS[type.toLowerCase()];
+  if (length === undefined || !new RegExp(`^[0-9a-fA-F]{${length}}$`).test(hex)) {
+    throw refusal(raw, 'has a checksum that is not md5:, sha1:, sha256: or sha512: with a hex digest of that length');
+  }
+  return `${type.toLowerCase()}:${hex.toLowerCase()}`;
 }
 
 function safeDecode(s: string): string {
