@@ -14,9 +14,14 @@ RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY server ./server
 COPY operator ./operator
-RUN npm run build && npm prune --omit=dev
+# The admin web UI is built here too (its build tools are dev dependencies, pruned after).
+RUN npm run build && npm run build:ui && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
+# git (>= 2.37, for http.curloptResolve) fetches git module sources; ca-certificates for its HTTPS.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     TFM_DATA_DIR=/data \
     TFM_SERVER_LISTEN=0.0.0.0:8443
