@@ -8,7 +8,7 @@ import { heldVersionsIn, type LoadPlan } from '../loads/plan.js';
 import { heldModuleVersionsIn, isModuleItem, moduleLookupOf, planDefinitions } from '../loads/plan-modules.js';
 import { createLoadWorkers } from '../loads/service.js';
 import { parseDefinitions, type Definitions } from '../providers/definitions/index.js';
-import { parseRequiredProviders } from '../providers/definitions/required-providers.js';
+import { parseConfiguration } from '../providers/definitions/module-calls.js';
 import { parsePlatform, type Platform } from '../providers/platform.js';
 import { RegistryClients } from '../upstream/registry.js';
 import { openRuntime, type Runtime } from '../runtime.js';
@@ -17,7 +17,7 @@ import { createProgress, formatBytes, type Progress } from './progress.js';
 /**
  * `tfmirror load FILE|DIR…`: definitions (definition files with provider and
  * module blocks, lock files, or a Terraform configuration directory's
- * required_providers) → plan against the
+ * required_providers and registry module calls) → plan against the
  * upstream and what is held → one job → run to completion here. Exit 0 only
  * when every item succeeded (or was already held) and everything asked for
  * could be planned.
@@ -109,7 +109,9 @@ async function readDefinitions(files: string[], platforms: Platform[]): Promise<
       throw new InvalidInput(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
     });
     if (stat.isDirectory()) {
-      all.providers.push(...(await parseRequiredProviders(await readConfiguration(file), platforms, file)));
+      const defs = await parseConfiguration(await readConfiguration(file), platforms, file);
+      all.providers.push(...defs.providers);
+      all.modules.push(...defs.modules);
       continue;
     }
     const text = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {

@@ -30,8 +30,16 @@ interface Requirement {
   pos: Position;
 }
 
+/** Sees every parsed document of the configuration too (the module calls), reporting into that file's problems. */
+export type DocumentVisitor = (doc: Record<string, unknown>, file: ConfigurationFile, problems: Problems) => void;
+
 /** `*.tf` (HCL) and `*.tf.json` files of one module; all-or-nothing, problems with file and line. */
-export async function parseRequiredProviders(files: readonly ConfigurationFile[], platforms: readonly Platform[], dirName: string): Promise<ProviderDefinition[]> {
+export async function parseRequiredProviders(
+  files: readonly ConfigurationFile[],
+  platforms: readonly Platform[],
+  dirName: string,
+  visit?: DocumentVisitor,
+): Promise<ProviderDefinition[]> {
   const problems = new Problems(dirName);
   if (platforms.length === 0) {
     problems.add({ line: 1 }, undefined, 'a Terraform configuration names no platforms to mirror: add --platform linux_amd64 (repeatable)');
@@ -42,6 +50,7 @@ export async function parseRequiredProviders(files: readonly ConfigurationFile[]
     const fileProblems = new Problems(file.name);
     const doc = await readDocument(file, fileProblems);
     if (doc) collect(doc, file, fileProblems, bySource);
+    if (doc) visit?.(doc, file, fileProblems);
     fileProblems.throwIfAny();
   }
   const out: ProviderDefinition[] = [];
@@ -59,6 +68,8 @@ export async function parseRequiredProviders(files: readonly ConfigurationFile[]
   return out;
 }
 
+/** A configuration file as plain JSON (HCL through hcl2json), or undefined after reporting why not. */
+export /** A configuration file as plain JSON (HCL through hcl2json), or undefined after reporting why not. */
 async function readDocument(file: ConfigurationFile, problems: Problems): Promise<Record<string, unknown> | undefined> {
   if (file.name.endsWith('.json')) {
     try {
@@ -81,7 +92,7 @@ async function readDocument(file: ConfigurationFile, problems: Problems): Promis
 }
 
 /** hcl2json shapes blocks as lists of bodies; Terraform JSON may write a single block as an object. */
-function bodies(v: unknown): Record<string, unknown>[] {
+export function bodies(v: unknown): Record<string, unknown>[] {
   const list = Array.isArray(v) ? v : [v];
   return list.filter(isRecord);
 }
