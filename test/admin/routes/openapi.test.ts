@@ -28,6 +28,7 @@ test('the provider, job, stats and config routes describe themselves in OpenAPI 
     'PATCH /admin/api/providers/{id} admin',
     'POST /admin/api/jobs/{id}/retry admin,operator',
     'POST /admin/api/providers/load admin,operator',
+    'POST /admin/api/providers/load/plan admin,operator',
   ].sort());
   const load = doc.paths['/admin/api/providers/load']!.post;
   t.deepEqual(Object.keys(load.requestBody.content), ['application/json', 'text/plain', 'application/hcl', 'application/yaml', 'application/x-yaml', 'text/yaml']);

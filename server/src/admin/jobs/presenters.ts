@@ -66,6 +66,15 @@ export function presentLoadAccepted(o: LoadOutcome) {
   return { jobId: o.jobId, items: o.items, problems: o.problems, ...(o.notices.length > 0 ? { notices: o.notices } : {}) };
 }
 
+/** A dry run's answer: what a load would queue, one entry per job item it would create. */
+export function presentLoadPlan(plan: { items: { source: string; version: string; platform: string }[]; problems: string[]; notices: string[] }) {
+  return {
+    items: plan.items.map((i) => ({ kind: isModuleItem(i) ? ('module' as const) : ('provider' as const), source: i.source, version: i.version, platform: i.platform })),
+    problems: plan.problems,
+    notices: plan.notices,
+  };
+}
+
 export function presentRetried(o: { jobId: number; retried: number }) {
   return { jobId: o.jobId, retried: o.retried };
 }

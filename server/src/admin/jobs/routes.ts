@@ -4,8 +4,8 @@ import { MAX_DEFINITIONS_BYTES } from '../../providers/definitions/index.js';
 import { ADMIN_PREFIX } from '../framework/router.js';
 import { route, type RouteSpec } from '../framework/route.js';
 import { JOB_READERS, JOB_ROLES } from '../principal.js';
-import { presentJob, presentJobList, presentLoadAccepted, presentRetried } from './presenters.js';
-import { DEFINITION_CONTENT_TYPES, getJob, listJobs, loadDefinitions, retryJob, type JobServiceDeps } from './service.js';
+import { presentJob, presentJobList, presentLoadAccepted, presentLoadPlan, presentRetried } from './presenters.js';
+import { DEFINITION_CONTENT_TYPES, getJob, listJobs, loadDefinitions, previewDefinitions, retryJob, type JobServiceDeps } from './service.js';
 
 export type JobRoutesDeps = JobServiceDeps;
 
@@ -59,6 +59,11 @@ const item = z.object({
 // A lock file names no platforms: `?platform=linux_amd64&platform=darwin_arm64` does (repeated keys arrive as a list).
 const loadQuery = z.object({ platform: z.union([z.string(), z.array(z.string()).max(64)]).optional() });
 const accepted = z.object({ jobId: z.number(), items: z.number(), problems: z.array(z.string()), notices: z.array(z.string()).optional() });
+const planned = z.object({
+  items: z.array(z.object({ kind: z.enum(['provider', 'module']), source: z.string(), version: z.string(), platform: z.string() })),
+  problems: z.array(z.string()),
+  notices: z.array(z.string()),
+});
 
 /**
  * Loading definitions, and watching or retrying the jobs that result. One
@@ -113,6 +118,32 @@ export function jobRoutes(deps: JobRoutesDeps): RouteSpec[] {
             },
           },
         };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/providers/load/plan',
+      summary: 'Dry run of /providers/load: parse and plan the same body the same way, and answer what a load would queue, storing nothing',
+      tag: TAG,
+      access: JOB_ROLES,
+      rawBody: { contentTypes: DEFINITION_CONTENT_TYPES, maxBytes: MAX_DEFINITIONS_BYTES },
+      query: loadQuery,
+      responses: {
+        200: { description: 'the items a load would queue (kind, source, version, platform), with its problems and notices', schema: planned },
+        400: { description: 'invalid provider or module definitions (with line and column), an unsupported Content-Type, or a hostname with no upstream block' },
+        502: { description: 'the upstream failed while planning' },
+        504: { description: 'the upstream did not answer in time while planning' },
+      },
+      // Not audited: it changes nothing (the load that may follow is).
+      handler: async ({ raw, req, query }) => {
+        if (!raw) throw new InvalidInput('send provider or module definitions as the request body');
+        const plan = await previewDefinitions(deps, {
+          text: raw.text,
+          contentType: raw.contentType,
+          platforms: query.platform === undefined ? [] : ([] as string[]).concat(query.platform),
+          signal: req.signal,
+        });
+        return { body: presentLoadPlan(plan) };
       },
     }),
     route({

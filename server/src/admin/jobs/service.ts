@@ -69,6 +69,27 @@ export interface LoadOutcome {
  * the plan succeeds, so invalid definitions leave no trace.
  */
 export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): Promise<LoadOutcome> {
+  const { format, plan, providers, modules } = await planRequest(deps, req);
+  const jobId = deps.jobs.createJob(
+    {
+      kind: 'load',
+      requestedBy: req.requestedBy,
+      spec: { via: 'api', format, providers, ...(modules.length > 0 ? { modules } : {}), problems: plan.problems, notices: plan.notices },
+      items: plan.items,
+      maxAttempts: deps.maxAttempts,
+    },
+    now(deps),
+  );
+  return { jobId, items: plan.items.length, problems: plan.problems, notices: plan.notices, providers, modules };
+}
+
+/** The same parse and plan as a load, without the job: what a load of this body would fetch (a dry run). */
+export async function previewDefinitions(deps: JobServiceDeps, req: Omit<LoadRequest, 'requestedBy'>) {
+  const { plan } = await planRequest(deps, req);
+  return plan;
+}
+
+async function planRequest(deps: JobServiceDeps, req: Omit<LoadRequest, 'requestedBy'>) {
   const format = FORMAT_BY_CONTENT_TYPE[req.contentType];
   if (!format) throw new InvalidInput(`unsupported Content-Type "${req.contentType}" for definitions`);
   const definitions = await parseDefinitions(req.text, { format, file: 'body', platforms: (req.platforms ?? []).map(readPlatform) });
@@ -82,17 +103,7 @@ export async function loadDefinitions(deps: JobServiceDeps, req: LoadRequest): P
   );
   const providers = definitions.providers.map((d) => d.source);
   const modules = definitions.modules.map((d) => d.source);
-  const jobId = deps.jobs.createJob(
-    {
-      kind: 'load',
-      requestedBy: req.requestedBy,
-      spec: { via: 'api', format, providers, ...(modules.length > 0 ? { modules } : {}), problems: plan.problems, notices: plan.notices },
-      items: plan.items,
-      maxAttempts: deps.maxAttempts,
-    },
-    now(deps),
-  );
-  return { jobId, items: plan.items.length, problems: plan.problems, notices: plan.notices, providers, modules };
+  return { format, plan, providers, modules };
 }
 
 export function listJobs(deps: Pick<JobServiceDeps, 'jobs'>, query: ListJobsQuery) {
