@@ -101,6 +101,21 @@ test.serial('every admin route the app serves is in the OpenAPI document', async
   for (const r of mounted) t.true(documented.has(r), `${r} is mounted but not documented`);
 });
 
+test.serial('the module routes are in the OpenAPI document: viewers read, admins change', async (t) => {
+  const ops = (await operations(t.context.base)).filter((o) => o.path.startsWith('/admin/api/modules'));
+  t.deepEqual(ops.map((o) => `${o.method} ${o.path} ${o.roles.join(',')}`).sort(), [
+    'DELETE /admin/api/modules/1 admin',
+    'DELETE /admin/api/modules/1/versions/1 admin',
+    'GET /admin/api/modules admin,viewer',
+    'GET /admin/api/modules/1 admin,viewer',
+    'PATCH /admin/api/modules/1 admin',
+    'POST /admin/api/modules/1/drift admin',
+  ]);
+  const list = await call(t.context.base, 'GET', '/admin/api/modules', t.context.viewer);
+  t.is(list.status, 200);
+  t.like(list.json, { items: [], total: 0 });
+});
+
 test.serial('logout revokes the session on its next use; the password never appears in logs or responses', async (t) => {
   const { base } = t.context;
   const login = await call(base, 'POST', '/admin/api/auth/login', undefined, { username: 'alice', password: PASSWORD });

@@ -127,6 +127,11 @@ test('a ModuleSet applied to the cluster becomes Ready and its module versions a
   t.is((await call('GET', '/hosts/registry.terraform.io/v1/modules/acme/net/aws/versions')).status, 404);
   await call('PATCH', `/admin/api/modules/${list.json.items[0].id}`, admin, { status: 'active' });
 
+  // serve wires its module fetcher into the drift check (503 without one); archive versions have no ref to move.
+  const drift = await call('POST', `/admin/api/modules/${list.json.items[0].id}/drift`, admin);
+  t.is(drift.status, 200, JSON.stringify(drift.json));
+  t.like(drift.json, { checked: 0, drifted: [], problems: [] });
+
   // Deleting the Delete-policy set removes what only it held, then its finalizer.
   const keys = moduleRecords(peers.s).map((r) => r.archiveKey);
   t.is(keys.length, 2);
