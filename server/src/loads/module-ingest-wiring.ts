@@ -11,6 +11,7 @@
  * upstream gets the strict rules.
  */
 
+import fs from 'node:fs';
 import type { Config, UpstreamConfig } from '../config/types.js';
 import { createModuleFetcher } from '../modules/fetch.js';
 import { createGitClient } from '../modules/git.js';
@@ -88,6 +89,12 @@ export function wireModuleIngest(opts: {
       strictHttp.close();
       for (const c of httpClients.values()) c.close();
       httpClients.clear();
+      // Left when empty (a load of providers only), so one-shot commands leave no trace; kept while in use.
+      try {
+        fs.rmdirSync(opts.stagingDir);
+      } catch {
+        // Not empty (another ingest of this process is at work) or already gone.
+      }
     },
   };
 }

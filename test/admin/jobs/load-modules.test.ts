@@ -3,6 +3,8 @@
  * `tfmirror serve`: a fake registry over HTTPS whose module download points
  * at a tar.gz on a static HTTPS server, fetched by the real module fetcher.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { runCli } from '../../fixtures/tfmirror.js';
 import { moduleRecords, startAdminServe, startModulePeers, stored, type ModulePeers } from './module-peers.js';
@@ -59,4 +61,6 @@ test.serial('tfmirror load of a definitions file with a provider and a module lo
   t.regex(res.stderr, /loaded {3}module registry\.terraform\.io\/acme\/net\/aws 1\.1\.0/);
   t.regex(res.stdout, /2 loaded, 0 already held, 0 failed/);
   t.true(moduleRecords(peers.s).some((r) => r.version === '1.1.0' && r.holders.includes('loaded')));
+  // Work trees and packed archives are gone with the process that made them.
+  t.deepEqual(fs.readdirSync(path.join(peers.s.dir, 'data', 'module-staging')), []);
 });
