@@ -170,15 +170,15 @@ export class ProviderSetRepository {
   }
 
   /**
-   * The one set of either kind with this namespace and name (the older API
-   * path names no kind). Undefined when none; Conflict when both kinds exist,
-   * since answering for either would be a guess.
+   * The one set of any kind with this namespace and name (the older API
+   * path names no kind). Undefined when none; Conflict when several kinds
+   * exist, since answering for one would be a guess.
    */
   findByName(key: ProviderSetName): ProviderSetRow | undefined {
     const rows = this.stmts.findByName.all(key.namespace, key.name);
     if (rows.length > 1) {
       throw new Conflict(
-        `both a ProviderSet and a ProviderMirror are named ${key.namespace}/${key.name}: ` +
+        `${rows.map((r) => `a ${r.kind}`).join(' and ')} are named ${key.namespace}/${key.name}: ` +
           `use /provider-sets/{kind}/${key.namespace}/${key.name}`,
       );
     }

@@ -40,7 +40,9 @@ test('the older path without the kind is 409 when both kinds share the name', as
   t.teardown(() => cleanup(s));
   await s.put('ProviderSet/team-a/same', providerSet([aws]));
   await s.put('ProviderMirror/team-a/same', mirror());
-  t.is((await s.get('team-a/same')).status, 409);
+  const conflict = await s.get('team-a/same');
+  t.is(conflict.status, 409);
+  t.regex(conflict.body.error.message, /^a ProviderMirror and a ProviderSet are named team-a\/same: use \/provider-sets\/\{kind\}\/team-a\/same$/);
   t.is((await s.del('team-a/same?purge=true')).status, 409);
   t.is((await s.get('ProviderSet/team-a/same')).status, 200, 'nothing was deleted');
   t.is((await s.get('ProviderMirror/team-a/same')).status, 200);

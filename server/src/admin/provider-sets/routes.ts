@@ -111,21 +111,21 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
     route({
       method: 'get',
       path: NAME_PATH,
-      summary: 'Older form of GET /provider-sets/{kind}/{namespace}/{name}: the one set of either kind with this name',
+      summary: 'Older form of GET /provider-sets/{kind}/{namespace}/{name}: the one set of any kind with this name',
       tag: TAG,
       access: JOB_READERS,
       params: setParams,
       responses: {
         200: { description: 'the status', schema: statusSchema },
         404: { description: 'no such provider set' },
-        409: { description: 'both a ProviderSet and a ProviderMirror have this name: use the path with the kind' },
+        409: { description: 'sets of more than one kind (ProviderSet, ProviderMirror, ModuleSet) have this name: use the path with the kind' },
       },
       handler: async ({ params }) => ({ body: presentStatus(deps.sets.statusByName(params)) }),
     }),
     route({
       method: 'delete',
       path: NAME_PATH,
-      summary: 'Older form of DELETE /provider-sets/{kind}/{namespace}/{name}: the one set of either kind with this name',
+      summary: 'Older form of DELETE /provider-sets/{kind}/{namespace}/{name}: the one set of any kind with this name',
       tag: TAG,
       access: JOB_ROLES,
       params: setParams,
@@ -133,7 +133,7 @@ export function providerSetRoutes(deps: ProviderSetRoutesDeps): RouteSpec[] {
       audit: 'provider-set.delete',
       responses: {
         204: { description: 'the set is gone (or was never known)' },
-        409: { description: 'both a ProviderSet and a ProviderMirror have this name: use the path with the kind' },
+        409: { description: 'sets of more than one kind (ProviderSet, ProviderMirror, ModuleSet) have this name: use the path with the kind' },
       },
       handler: async ({ params, query }) => {
         const kind = deps.sets.kindByName(params);
