@@ -72,11 +72,13 @@ serial('an admin finds a provider by search and its detail lists versions, platf
   t.timeout(15_000);
   const { page, server } = t.context;
   await open(page, server.url, 'providers');
+  const rows = page.locator('table tbody tr');
+  await rows.filter({ hasText: 'hashicorp/null' }).waitFor();
   await page.getByLabel('Search').fill('random');
   await page.getByRole('button', { name: 'Search', exact: true }).click();
-  const rows = page.locator('table tbody tr');
-  await rows.filter({ hasText: 'hashicorp/random' }).waitFor();
-  t.is(await rows.count(), 1, 'the search narrows the list to the one provider');
+  // The unfiltered list showed first; the search has answered when hashicorp/null is gone from it.
+  await rows.filter({ hasText: 'hashicorp/null' }).waitFor({ state: 'detached' });
+  t.deepEqual((await rows.allInnerTexts()).map((r) => r.split(/\s/)[0]), ['registry.terraform.io/hashicorp/random']);
   await page.getByRole('link', { name: 'registry.terraform.io/hashicorp/random' }).click();
   await page.getByRole('heading', { name: '3.6.0' }).waitFor();
   const held = server.setup.registry.release('hashicorp', 'random', '3.6.0').packages;
@@ -200,6 +202,25 @@ serial('a viewer signs in and finds no mutating control on any page they can rea
   }
   // The last page read the module API of this server: no module is held, and that is what it says.
   await page.getByRole('status').filter({ hasText: 'No modules' }).waitFor();
+  // Admin pages asked for by address: whether the app sends the viewer away or shows the server's refusal,
+  // nothing on them changes anything.
+  for (const p of ['audit', 'users', 'tokens', 'config']) {
+    await open(page, server.url, p);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await page.locator('[role="status"].loading').waitFor({ state: 'detached' });
+    t.deepEqual(await mutatingControls(page), [], `no mutating control after asking for /ui/${p}`);
+  }
+});
+
+// Known gap: after a full page load the router decides before the session's role is known (main.ts loads
+// it without waiting), so a viewer who types /ui/load gets the load form; the server refuses the load (403).
+// When the router waits for the role, this passes and ava asks for `.failing` to go.
+(skip ? test.serial.skip : test.serial.failing)('a viewer who asks for the load page by address is not offered its form', async (t) => {
+  t.timeout(15_000);
+  const { page, server } = t.context;
+  await open(page, server.url, 'load');
+  await page.getByRole('heading', { level: 1 }).waitFor();
+  t.deepEqual(await mutatingControls(page), []);
 });
 
 serial('a provider set from Kubernetes is listed read-only with the conditions the operator would write', async (t) => {
