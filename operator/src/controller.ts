@@ -28,7 +28,7 @@ import {
 import type { Logger } from '../../server/src/log.js';
 import { GROUP, VERSION } from './api/v1alpha1.js';
 import type { MirrorResource } from './decide.js';
-import { type KubeAccess, type ObjectRef, PLURALS, type ResourceKind, kubeAccess } from './kube.js';
+import { type KubeAccess, type ObjectRef, PLURALS, type ResourceKind, isStatus, kubeAccess } from './kube.js';
 import { isApplyRecord } from './ownership.js';
 import { reconcile } from './reconcile.js';
 import type { ServerClient } from './server-client.js';
@@ -61,6 +61,12 @@ interface WatchedKind {
   restartTimer: NodeJS.Timeout | undefined;
   /** The cache holds a complete list: the last (re)start succeeded and no error came since. */
   synced: boolean;
+  /**
+   * The apiserver answered 404 for the kind: its CRD is not installed (helm
+   * upgrade installs no new CRDs). No object of it can exist, so it does not
+   * hold back orphan collection for the other kinds; its own records are left alone.
+   */
+  missing: boolean;
 }
 
 export const WATCHED_KINDS: readonly ResourceKind[] = ['ProviderSet', 'ProviderMirror', 'ModuleSet'];
@@ -132,7 +138,7 @@ export class Controller {
         KubernetesListObject<MirrorResource & KubernetesObject>
       >;
     const informer = makeInformer(kubeConfig, path, list);
-    const w: WatchedKind = { kind, informer, backoffMs: this.backoff.initial, errors: 0, restartTimer: undefined, synced: false };
+    const w: WatchedKind = { kind, informer, backoffMs: this.backoff.initial, errors: 0, restartTimer: undefined, synced: false, missing: false };
     const enqueue = (obj: MirrorResource & KubernetesObject) => this.enqueue(kind, obj);
     informer.on(ADD, enqueue);
     informer.on(UPDATE, enqueue);
@@ -151,6 +157,13 @@ export class Controller {
     if (this.stopped || (err instanceof Error && err.name === 'AbortError')) return;
     w.errors += 1;
     w.synced = false;
+    if (isStatus(err, 404)) {
+      if (!w.missing) {
+        this.options.logger.warn({ kind: w.kind }, `the ${w.kind} CRD is not installed: apply crds/ (helm upgrade does not install new CRDs); watching for it`);
+        w.missing = true;
+        void this.collectOrphans();
+      }
+    }
     if (w.restartTimer) return;
     const delay = w.backoffMs;
     w.backoffMs = Math.min(w.backoffMs * 2, this.backoff.max);
@@ -174,6 +187,7 @@ export class Controller {
     if (w.errors !== errorsBefore) return;
     w.backoffMs = this.backoff.initial;
     w.synced = true;
+    w.missing = false;
     void this.collectOrphans();
   }
 
@@ -190,7 +204,7 @@ export class Controller {
    * this controller watches one.
    */
   private async collectOrphans(): Promise<void> {
-    if (this.stopped || this.watched.length === 0 || !this.watched.every((w) => w.synced)) return;
+    if (this.stopped || this.watched.length === 0 || !this.watched.every((w) => w.synced || w.missing)) return;
     let records;
     try {
       records = await this.options.server.list();

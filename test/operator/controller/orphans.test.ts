@@ -68,3 +68,19 @@ test('a controller limited to one namespace leaves the records of other namespac
   t.is(server.count('DELETE'), 0);
   t.true(server.records.has('ns/gone'));
 });
+
+test('without the ModuleSet CRD (an upgrade that installed no new CRDs) the other kinds are reconciled and their orphans still collected', async (t) => {
+  const { fake, server } = await deletedWhileDown(t);
+  await server.put('ns', 'mods', { uid: 'uid-mods', generation: 1, kind: 'ModuleSet', spec: { modules: [{ source: 'acme/net/aws', versions: ['1.0.0'] }] } });
+  fake.failNext(1_000_000, 404, { verb: 'list', path: '/modulesets' });
+  const second = controller(fake, server);
+  t.teardown(() => second.stop());
+  await second.start();
+  await waitFor('the orphaned record dropped', () => !server.records.has('ns/gone'));
+  const api = fake.kubeConfig().makeApiClient(CustomObjectsApi);
+  await api.createNamespacedCustomObject({ ...CR, body: body('later') });
+  await waitFor('a new ProviderSet reconciled', () => server.records.has('ns/later'));
+  await new Promise((r) => setTimeout(r, 200));
+  t.true(server.records.has('ns/mods'), 'the records of a kind it cannot list are left alone');
+  t.deepEqual(server.calls.filter((c) => c.method === 'DELETE').map((c) => c.key), ['ns/gone']);
+});
