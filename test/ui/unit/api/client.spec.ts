@@ -34,6 +34,14 @@ describe('admin API client', () => {
     expect(server.seen[0]).toMatchObject({ body: text, contentType: 'text/plain', search: '?platform=linux_amd64&platform=darwin_arm64' });
   });
 
+  it('asks the dry-run route with the same body and media type as a load', async () => {
+    const plan = { items: [{ kind: 'provider', source: 'registry.terraform.io/hashicorp/null', version: '3.2.1', platform: 'linux_amd64' }], problems: [], notices: [] };
+    const server = fakeServer({ 'POST /admin/api/providers/load/plan': { body: plan } });
+    const api = apiOver(server, { token: () => 't', unauthorized: () => {} });
+    expect(await api.planLoad('providers: []', 'application/yaml')).toEqual(plan);
+    expect(server.seen[0]).toMatchObject({ body: 'providers: []', contentType: 'application/yaml', search: '' });
+  });
+
   it('maps a JSON error to an ApiError with status, message, line and column', async () => {
     const server = fakeServer({
       'POST /admin/api/providers/load': { status: 400, body: { error: { message: 'versions: expected a list', line: 3, column: 14 } } },

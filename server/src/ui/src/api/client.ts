@@ -6,6 +6,7 @@ import type {
   JobPage,
   JobQuery,
   LoadAccepted,
+  LoadPlan,
   LoginResult,
   Me,
   ProviderDetail,
@@ -102,6 +103,16 @@ export function createApi(hooks: ApiHooks, opts: ApiOptions = {}) {
           params: { query: platforms.length > 0 ? { platform: platforms } : {} },
           body: text,
           // The definitions go as they were typed, under their own media type, so parse errors point into them.
+          bodySerializer: (b: unknown) => b as string,
+          headers: { 'Content-Type': type },
+        }),
+      ),
+    /** The dry run of load: what it would queue, nothing stored. */
+    planLoad: (text: string, type: DefinitionType, platforms: string[] = []): Promise<LoadPlan> =>
+      call(
+        raw.POST('/admin/api/providers/load/plan', {
+          params: { query: platforms.length > 0 ? { platform: platforms } : {} },
+          body: text,
           bodySerializer: (b: unknown) => b as string,
           headers: { 'Content-Type': type },
         }),

@@ -227,6 +227,76 @@ export interface paths {
         patch: operations["patchProvidersId"];
         trace?: never;
     };
+    "/admin/api/modules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List modules with their usage, filtered and paged */
+        get: operations["getModules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/modules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A module with its versions: location, pinned commit, archive digest and size, downloads, holders, drift */
+        get: operations["getModulesId"];
+        put?: never;
+        post?: never;
+        /** Delete a module and its versions: the rows, then the archives no other row names */
+        delete: operations["deleteModulesId"];
+        options?: never;
+        head?: never;
+        /** Set a module active, deprecated (served with a Warning) or blocked (absent from the registry routes) */
+        patch: operations["patchModulesId"];
+        trace?: never;
+    };
+    "/admin/api/modules/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one version of a module: its row, then its archive when no other row names it */
+        delete: operations["deleteModulesIdVersionsVersion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/modules/{id}/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask upstream where each git version's ref points now; a moved tag is reported as drift and the pinned commit is still served */
+        post: operations["postModulesIdDrift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/api/providers/load": {
         parameters: {
             query?: never;
@@ -236,8 +306,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Plan provider definitions (HCL, YAML or JSON, or a .terraform.lock.hcl with ?platform=os_arch, repeatable) against the upstream and queue a load job */
+        /** Plan provider and module definitions (HCL, YAML or JSON, or a .terraform.lock.hcl with ?platform=os_arch, repeatable) against the upstream and queue a load job */
         post: operations["postProvidersLoad"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/providers/load/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dry run of /providers/load: parse and plan the same body the same way, and answer what a load would queue, storing nothing */
+        post: operations["postProvidersLoadPlan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -321,10 +408,10 @@ export interface paths {
         };
         /** A provider set's status: desired, ready, failed and pending items, its latest job and planning problems */
         get: operations["getProvidersetsKindNamespaceName"];
-        /** Declare what a ProviderSet or ProviderMirror wants held; plans once per generation and queues a job for what is missing */
+        /** Declare what a ProviderSet, ProviderMirror or ModuleSet wants held; plans once per generation and queues a job for what is missing. A ModuleSet holds module versions (items with platform ""); module blocks in a ProviderSet's spec.hcl are held by that set too */
         put: operations["putProvidersetsKindNamespaceName"];
         post?: never;
-        /** Forget a provider set; with purge=true also remove the packages whose last holder was this set */
+        /** Forget a provider set; with purge=true also remove the packages and module versions whose last holder was this set */
         delete: operations["deleteProvidersetsKindNamespaceName"];
         options?: never;
         head?: never;
@@ -1678,6 +1765,480 @@ export interface operations {
             };
         };
     };
+    getModules: {
+        parameters: {
+            query?: {
+                query?: string;
+                status?: "active" | "deprecated" | "blocked";
+                hostname?: string;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of modules */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: number;
+                            source: string;
+                            /** @enum {string} */
+                            status: "active" | "deprecated" | "blocked";
+                            versions: number;
+                            bytes: number;
+                            downloads: number;
+                            lastDownloadAt: string | null;
+                            createdAt: string;
+                        }[];
+                        total: number;
+                        limit: number;
+                        offset: number;
+                    };
+                };
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the role may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getModulesId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the module */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        source: string;
+                        hostname: string;
+                        namespace: string;
+                        name: string;
+                        system: string;
+                        /** @enum {string} */
+                        status: "active" | "deprecated" | "blocked";
+                        createdAt: string;
+                        versions: {
+                            version: string;
+                            /** @description the upstream location as it answered it */
+                            location: string;
+                            /** @enum {string} */
+                            sourceKind: "git" | "archive";
+                            /** @description git: the pinned commit every download serves */
+                            commit: string | null;
+                            subdir: string | null;
+                            /** @description of the normalized tar.gz the mirror serves */
+                            sha256: string;
+                            size: number;
+                            files: number;
+                            downloads: number;
+                            lastDownloadAt: string | null;
+                            createdAt: string;
+                            /** @description who brought or holds it: imported, loaded, pulled, set:{kind}/{namespace}/{name} */
+                            heldBy: string[];
+                            /** @description set when the ref pointed elsewhere upstream at the last check; the pinned commit is still served */
+                            drift: {
+                                upstreamCommit: string;
+                                checkedAt: string | null;
+                            } | null;
+                            driftCheckedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the role may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such module */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deleteModulesId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the role may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such module */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    patchModulesId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    status: "active" | "deprecated" | "blocked";
+                };
+            };
+        };
+        responses: {
+            /** @description the updated module */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: number;
+                        source: string;
+                        hostname: string;
+                        namespace: string;
+                        name: string;
+                        system: string;
+                        /** @enum {string} */
+                        status: "active" | "deprecated" | "blocked";
+                        createdAt: string;
+                        versions: {
+                            version: string;
+                            /** @description the upstream location as it answered it */
+                            location: string;
+                            /** @enum {string} */
+                            sourceKind: "git" | "archive";
+                            /** @description git: the pinned commit every download serves */
+                            commit: string | null;
+                            subdir: string | null;
+                            /** @description of the normalized tar.gz the mirror serves */
+                            sha256: string;
+                            size: number;
+                            files: number;
+                            downloads: number;
+                            lastDownloadAt: string | null;
+                            createdAt: string;
+                            /** @description who brought or holds it: imported, loaded, pulled, set:{kind}/{namespace}/{name} */
+                            heldBy: string[];
+                            /** @description set when the ref pointed elsewhere upstream at the last check; the pinned commit is still served */
+                            drift: {
+                                upstreamCommit: string;
+                                checkedAt: string | null;
+                            } | null;
+                            driftCheckedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the role may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such module */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    deleteModulesIdVersionsVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the role may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such module or version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    postModulesIdDrift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description what was checked, what drifted, and the module with its versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description git versions asked about upstream */
+                        checked: number;
+                        /** @description versions whose ref points at another commit now */
+                        drifted: string[];
+                        problems: {
+                            version: string;
+                            message: string;
+                        }[];
+                        module: {
+                            id: number;
+                            source: string;
+                            hostname: string;
+                            namespace: string;
+                            name: string;
+                            system: string;
+                            /** @enum {string} */
+                            status: "active" | "deprecated" | "blocked";
+                            createdAt: string;
+                            versions: {
+                                version: string;
+                                /** @description the upstream location as it answered it */
+                                location: string;
+                                /** @enum {string} */
+                                sourceKind: "git" | "archive";
+                                /** @description git: the pinned commit every download serves */
+                                commit: string | null;
+                                subdir: string | null;
+                                /** @description of the normalized tar.gz the mirror serves */
+                                sha256: string;
+                                size: number;
+                                files: number;
+                                downloads: number;
+                                lastDownloadAt: string | null;
+                                createdAt: string;
+                                /** @description who brought or holds it: imported, loaded, pulled, set:{kind}/{namespace}/{name} */
+                                heldBy: string[];
+                                /** @description set when the ref pointed elsewhere upstream at the last check; the pinned commit is still served */
+                                drift: {
+                                    upstreamCommit: string;
+                                    checkedAt: string | null;
+                                } | null;
+                                driftCheckedAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the role may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such module */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description this server cannot reach git upstreams */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     postProvidersLoad: {
         parameters: {
             query?: {
@@ -1698,7 +2259,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the job was queued */
+            /** @description the job was queued. The body holds provider definitions, module definitions or both, in one document: `provider "ns/type" {...}` and `module "ns/name/system" {...}` blocks in HCL, or `providers:` and `modules:` lists in YAML or JSON; modules load through this same route (there is no separate modules/load). The job has one item per provider package (source, version, platform) and one per module version (kind "module", platform "") */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -1712,7 +2273,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description invalid definitions (with line and column), an unsupported Content-Type, or a hostname with no upstream block */
+            /** @description invalid provider or module definitions (with line and column; nothing is stored), an unsupported Content-Type, or a hostname with no upstream block */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1738,6 +2299,86 @@ export interface operations {
                 };
             };
             /** @description the upstream failed while planning: unreachable, an error status, or an invalid, oversized or truncated answer */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the upstream did not answer in time while planning */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    postProvidersLoadPlan: {
+        parameters: {
+            query?: {
+                platform?: string | string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": string;
+                "text/plain": string;
+                "application/hcl": string;
+                "application/yaml": string;
+                "application/x-yaml": string;
+                "text/yaml": string;
+            };
+        };
+        responses: {
+            /** @description the items a load would queue (kind, source, version, platform), with its problems and notices */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** @enum {string} */
+                            kind: "provider" | "module";
+                            source: string;
+                            version: string;
+                            platform: string;
+                        }[];
+                        problems: string[];
+                        notices: string[];
+                    };
+                };
+            };
+            /** @description invalid provider or module definitions (with line and column), an unsupported Content-Type, or a hostname with no upstream block */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the role may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the upstream failed while planning */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1865,6 +2506,8 @@ export interface operations {
                         finishedAt: string | null;
                         requestedBy: string;
                         items: {
+                            /** @enum {string} */
+                            kind: "provider" | "module";
                             source: string;
                             version: string;
                             platform: string;
@@ -1991,7 +2634,7 @@ export interface operations {
                     "application/json": {
                         items: {
                             /** @enum {string} */
-                            kind: "ProviderSet" | "ProviderMirror";
+                            kind: "ProviderSet" | "ProviderMirror" | "ModuleSet";
                             namespace: string;
                             name: string;
                             uid: string;
@@ -2036,7 +2679,7 @@ export interface operations {
             path: {
                 namespace: string;
                 name: string;
-                kind: "ProviderSet" | "ProviderMirror";
+                kind: "ProviderSet" | "ProviderMirror" | "ModuleSet";
             };
             cookie?: never;
         };
@@ -2115,7 +2758,7 @@ export interface operations {
             path: {
                 namespace: string;
                 name: string;
-                kind: "ProviderSet" | "ProviderMirror";
+                kind: "ProviderSet" | "ProviderMirror" | "ModuleSet";
             };
             cookie?: never;
         };
@@ -2163,6 +2806,32 @@ export interface operations {
                         platforms: string[];
                         /** @description How often to re-resolve the versions upstream (Go duration: 30m, 6h, 1h30m). */
                         syncInterval?: string;
+                        /**
+                         * @description Retain keeps the mirrored packages when the resource is deleted; Delete removes what only it holds.
+                         * @enum {string}
+                         */
+                        deletionPolicy?: "Retain" | "Delete";
+                    };
+                    uid: string;
+                    generation: number;
+                    resync?: boolean;
+                } | {
+                    /** @constant */
+                    kind: "ModuleSet";
+                    /** @description Either modules (the YAML module definitions) or hcl (the HCL text), not both. */
+                    spec: {
+                        modules?: ({
+                            /** @description Module registry address [hostname/]namespace/name/system; the hostname defaults to registry.terraform.io. */
+                            source: string;
+                            /** @description Exact versions ("5.31.0") or Terraform version constraints ("~> 5.40", ">= 1.0, < 2.0"). */
+                            versions: string[];
+                            /** @description With constraints: keep only the newest N matching versions. */
+                            latest?: number;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        /** @description Module definitions in HCL (module "terraform-aws-modules/vpc/aws" { ... } blocks). */
+                        hcl?: string;
                         /**
                          * @description Retain keeps the mirrored packages when the resource is deleted; Delete removes what only it holds.
                          * @enum {string}
@@ -2256,7 +2925,7 @@ export interface operations {
             path: {
                 namespace: string;
                 name: string;
-                kind: "ProviderSet" | "ProviderMirror";
+                kind: "ProviderSet" | "ProviderMirror" | "ModuleSet";
             };
             cookie?: never;
         };
@@ -2446,6 +3115,32 @@ export interface operations {
                     uid: string;
                     generation: number;
                     resync?: boolean;
+                } | {
+                    /** @constant */
+                    kind: "ModuleSet";
+                    /** @description Either modules (the YAML module definitions) or hcl (the HCL text), not both. */
+                    spec: {
+                        modules?: ({
+                            /** @description Module registry address [hostname/]namespace/name/system; the hostname defaults to registry.terraform.io. */
+                            source: string;
+                            /** @description Exact versions ("5.31.0") or Terraform version constraints ("~> 5.40", ">= 1.0, < 2.0"). */
+                            versions: string[];
+                            /** @description With constraints: keep only the newest N matching versions. */
+                            latest?: number;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        /** @description Module definitions in HCL (module "terraform-aws-modules/vpc/aws" { ... } blocks). */
+                        hcl?: string;
+                        /**
+                         * @description Retain keeps the mirrored packages when the resource is deleted; Delete removes what only it holds.
+                         * @enum {string}
+                         */
+                        deletionPolicy?: "Retain" | "Delete";
+                    };
+                    uid: string;
+                    generation: number;
+                    resync?: boolean;
                 };
             };
         };
@@ -2594,6 +3289,12 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        modules: {
+                            modules: number;
+                            versions: number;
+                            /** @description of the stored module archives */
+                            bytes: number;
+                        };
                         totals: {
                             providers: number;
                             versions: number;

@@ -31,5 +31,6 @@ export type JobItem = JobDetail['items'][number];
 export type JobStatus = JobSummary['status'];
 export type JobQuery = QueryOf<'/admin/api/jobs'>;
 export type LoadAccepted = ResponseOf<'/admin/api/providers/load', 'post', 202>;
+export type LoadPlan = ResponseOf<'/admin/api/providers/load/plan', 'post'>;
 export type RetryResult = ResponseOf<'/admin/api/jobs/{id}/retry', 'post', 202>;
 export type StorageReport = ResponseOf<'/admin/api/stats/storage', 'get'>;
