@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import type { Config } from '../config/types.js';
 import { adminApi } from '../admin/api.js';
 import { Metrics, metricsMiddleware, metricsRoute } from '../metrics/index.js';
+import { dataVolumeSnapshot, oldestDueItemAge, storageSnapshot } from '../metrics/storage.js';
 import { createApp } from '../http/app.js';
 import { clientConfigText, renderClientConfig } from '../http/client-config.js';
 import { packageVersion } from '../version.js';
@@ -87,6 +88,9 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       upstream: () => workers.registries.stats(),
       pullMetadata: () => pull.metadata.stats(),
       pullSeam: () => ({ seam: pull.seam.stats, modules: pull.seam.moduleStats, archives: pull.puller.stats() }),
+      storage: () => storageSnapshot(runtime.repos),
+      dataVolume: () => dataVolumeSnapshot(config.dataDir),
+      oldestDueItemAge: () => oldestDueItemAge(jobStats),
       onSourceError: (err: unknown) => logger.warn({ err }, 'metrics source failed'),
     });
     // With server.admin_listen the admin API and /metrics leave the main

@@ -20,6 +20,10 @@ export class JobStatsRepository {
     this.stmts = {
       jobs: db.prepare<[], { status: JobStatus; n: number }>(`SELECT status, COUNT(*) AS n FROM jobs GROUP BY status`),
       items: db.prepare<[], { status: JobItemStatus; n: number }>(`SELECT status, COUNT(*) AS n FROM job_items GROUP BY status`),
+      // The claim index (status, next_attempt_at) answers this with one seek.
+      oldestDue: db.prepare<[number], { at: number | null }>(
+        `SELECT MIN(next_attempt_at) AS at FROM job_items WHERE status = 'pending' AND next_attempt_at <= ?`,
+      ),
     };
   }
 
@@ -29,6 +33,11 @@ export class JobStatsRepository {
       jobs: tally(JOB_STATUSES, this.stmts.jobs.all()),
       items: tally(JOB_ITEM_STATUSES, this.stmts.items.all()),
     };
+  }
+
+  /** Epoch ms the longest-waiting due pending item became due (null: none due), for the "queue stuck" signal. */
+  oldestDuePendingAt(now: number): number | null {
+    return this.stmts.oldestDue.get(now)?.at ?? null;
   }
 }
 

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { JOB_ITEM_STATUSES, JOB_STATUSES, type JobCounts } from '../db/job-stats.js';
 import { type PullMetadataSnapshot, registerPullMetadataMetrics } from './pull-metadata.js';
 import { type PullSeamSnapshot, registerPullSeamMetrics } from './pull-seam.js';
+import { type DataVolumeSnapshot, type StorageSnapshot, registerStorageMetrics } from './storage.js';
 
 /** Where the scrape reads state that other components already keep; each is optional. */
 export interface MetricsSources {
@@ -15,6 +16,12 @@ export interface MetricsSources {
   pullMetadata?: () => PullMetadataSnapshot;
   /** The read path's miss seam and the archive puller: answers by kind, coalesced waiters, downloads, bytes fetched. */
   pullSeam?: () => PullSeamSnapshot;
+  /** Archives held, by kind (provider totals and module stats from the repositories). */
+  storage?: () => StorageSnapshot;
+  /** The filesystem holding the data directory (statfs). */
+  dataVolume?: () => DataVolumeSnapshot;
+  /** Seconds the longest-waiting due pending job item has waited for a worker, 0 when none is due (oldestDueItemAge). */
+  oldestDueItemAge?: () => number;
 }
 
 export interface MetricsOptions extends MetricsSources {
@@ -138,6 +145,11 @@ export class Metrics {
 
     registerPullMetadataMetrics(this.registry, () => read('pullMetadata', opts.pullMetadata));
     registerPullSeamMetrics(this.registry, () => read('pullSeam', opts.pullSeam));
+    registerStorageMetrics(this.registry, {
+      storage: () => read('storage', opts.storage),
+      dataVolume: () => read('dataVolume', opts.dataVolume),
+      oldestDueItemAge: () => read('oldestDueItemAge', opts.oldestDueItemAge),
+    });
   }
 }
 
