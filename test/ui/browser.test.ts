@@ -154,14 +154,36 @@ serial('an API token is created, its secret shown once with a copy button, and r
   t.is((await fetchAs(server, secret, 'admin/api/auth/me')).status, 401);
 });
 
-serial('the audit log lists the block, the load, and the token created and revoked, and filters by action', async (t) => {
+serial('an admin creates a user, changes their role, disables and deletes them', async (t) => {
+  t.timeout(15_000);
+  const { page, server } = t.context;
+  await open(page, server.url, 'users');
+  const form = page.getByRole('region', { name: 'New user' });
+  await form.getByLabel('Username').fill('dana');
+  await form.getByLabel('Password').fill('Saffron-Harbour-31');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  const row = page.locator('table tbody tr', { has: page.getByRole('rowheader', { name: 'dana' }) });
+  await row.waitFor();
+  await row.getByLabel('Role of dana').selectOption('operator');
+  await page.getByRole('status').filter({ hasText: 'dana is now operator.' }).waitFor();
+  await row.getByRole('button', { name: 'Disable dana' }).click();
+  await row.getByText('disabled', { exact: true }).waitFor();
+  const dana = ((await server.api('GET', '/users')).json.users as { username: string; role: string; disabled: boolean }[]).find((u) => u.username === 'dana');
+  t.like(dana, { role: 'operator', disabled: true });
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete dana?' }).getByRole('button', { name: 'Delete user' }).click();
+  await row.waitFor({ state: 'detached' });
+  t.false(((await server.api('GET', '/users')).json.users as { username: string }[]).some((u) => u.username === 'dana'));
+});
+
+serial('the audit log lists the block, the load, the user changes and the token created and revoked, and filters by action', async (t) => {
   t.timeout(15_000);
   const { page, server } = t.context;
   await open(page, server.url, 'audit');
   const table = page.locator('table tbody');
   await table.locator('tr').first().waitFor();
   const text = await table.innerText();
-  for (const action of ['token.revoke', 'token.create', 'provider.update', 'providers.load', 'auth.login']) {
+  for (const action of ['user.delete', 'user.update', 'user.create', 'token.revoke', 'token.create', 'provider.update', 'providers.load', 'auth.login']) {
     t.true(text.includes(action), `${action} is listed`);
   }
   t.regex(text, /user:alice/);
