@@ -45,9 +45,10 @@ export function heldVersionsIn(providers: Pick<ProviderRepository, 'findProvider
 type Offer = { versions: Map<string, Set<string>>; from: 'upstream' | 'held' };
 
 /**
- * Resolves definitions into the exact (source, version, platform) items to
- * fetch. Every entry point that plans (admin load, provider sets, `tfmirror
- * load`) comes through here; nothing is downloaded.
+ * Resolves provider definitions into the exact (source, version, platform)
+ * items to fetch. Every entry point that plans (admin load, provider sets,
+ * `tfmirror load`) comes through here, with the modules of the same request
+ * beside it (planDefinitions in plan-modules.ts); nothing is downloaded.
  *
  * What is held never needs the upstream: a definition whose versions are all
  * exact and all held for its platforms is planned from the database with no
