@@ -11,11 +11,12 @@ const app = createApp(App);
 app.use(createPinia());
 const session = useSession();
 setApi(createApi({ token: () => session.token, unauthorized: () => session.end('expired') }));
-const router = buildRouter();
-app.use(router);
-followSession(router);
+// Before the router's first navigation, so a reload of a page does not bounce through login.
 if (session.restore()) {
   // The role decides which controls show; a token the server no longer takes ends here via the 401.
   session.loadMe().catch(() => {});
 }
+const router = buildRouter();
+app.use(router);
+followSession(router);
 app.mount('#app');
