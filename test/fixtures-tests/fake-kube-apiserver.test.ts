@@ -85,7 +85,7 @@ test('discovery lets the generic object client find the custom resource plural',
     const core = (await (await fetch(`${fake.url}/api/v1`)).json()) as { resources: { name: string }[] };
     t.deepEqual(core.resources.map((r) => r.name), ['events']);
     const crs = (await (await fetch(`${fake.url}/apis/tfmirror.dev/v1alpha1`)).json()) as { resources: { name: string }[] };
-    t.deepEqual(crs.resources.map((r) => r.name), ['providersets', 'providersets/status', 'providermirrors', 'providermirrors/status']);
+    t.deepEqual(crs.resources.map((r) => r.name), ['providersets', 'providersets/status', 'providermirrors', 'providermirrors/status', 'modulesets', 'modulesets/status']);
   });
 });
 
