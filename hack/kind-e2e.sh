@@ -31,7 +31,7 @@ cleanup() {
   local rc=$?
   if [[ $rc -ne 0 ]] && kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
     echo "--- failure diagnostics" >&2
-    kc -n "$NAMESPACE" get all,pvc,providersets,providermirrors -o wide >&2 || true
+    kc -n "$NAMESPACE" get all,pvc,providersets,providermirrors,modulesets -o wide >&2 || true
     kc -n "$NAMESPACE" describe pods >&2 || true
     kc -n "$NAMESPACE" logs deployment/terraform-mirror-manager --all-containers --tail=200 >&2 || true
   fi
@@ -75,17 +75,18 @@ else
     || { echo "kind-e2e: image substitution failed" >&2; exit 1; }
   kc apply -f "$WORK/rendered.yaml"
 fi
-kc wait --for=condition=Established crd/providersets.tfmirror.dev crd/providermirrors.tfmirror.dev --timeout=60s
+kc wait --for=condition=Established crd/providersets.tfmirror.dev crd/providermirrors.tfmirror.dev crd/modulesets.tfmirror.dev --timeout=60s
 kc -n "$NAMESPACE" rollout status deployment/terraform-mirror-manager --timeout=5m
 
 echo "--- applying config/samples"
 kc apply -k config/samples
 
-echo "--- waiting for ProviderSets (timeout $TIMEOUT)"
+echo "--- waiting for ProviderSets, ProviderMirrors and ModuleSets (timeout $TIMEOUT)"
 kc -n "$NAMESPACE" wait --for=condition=Ready providerset --all --timeout="$TIMEOUT"
 kc -n "$NAMESPACE" wait --for=condition=Ready providermirror --all --timeout="$TIMEOUT"
+kc -n "$NAMESPACE" wait --for=condition=Ready moduleset --all --timeout="$TIMEOUT"
 
 echo "--- status"
-kc -n "$NAMESPACE" get providersets,providermirrors -o wide
+kc -n "$NAMESPACE" get providersets,providermirrors,modulesets -o wide
 kc -n "$NAMESPACE" get providersets -o jsonpath='{range .items[*]}{.metadata.name}{": "}{.status}{"\n"}{end}'
 echo "kind-e2e: OK"
