@@ -22,11 +22,11 @@ Usage:
                                            (e.g. printf '%s\\n' "$PASSWORD" | tfmirror create-admin --username alice)
   tfmirror restore KEY|latest              restore the database from a backup in the object store
                                            (POST /admin/api/backup makes one); stop serve first
-  tfmirror operator                        run the Kubernetes controller for ProviderSet and ProviderMirror
+  tfmirror operator                        run the Kubernetes controller for ProviderSet, ProviderMirror, ModuleSet
                                            (in-cluster service account or KUBECONFIG; operator { server_url })
   tfmirror client-config [--json]          print the Terraform CLI configuration that points clients at this
                                            mirror (network_mirror and host forms; public_url or the listen address)
-  tfmirror apply -f FILE|DIR ...           apply ProviderSet/ProviderMirror YAML once against the server
+  tfmirror apply -f FILE|DIR ...           apply ProviderSet/ProviderMirror/ModuleSet YAML once against the server
                                            (operator { server_url }, TFM_OPERATOR_TOKEN), without a cluster
   tfmirror --help | --version
 
