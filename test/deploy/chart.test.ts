@@ -239,8 +239,8 @@ kTest('the chart has every kind config/default renders (the namespace is the rel
   t.deepEqual([...expected].filter((k) => !kinds.has(k)), []);
   t.deepEqual(
     [...kinds].filter((k) => !expected.has(k)).sort(),
-    ['Ingress', 'Secret', 'ServiceMonitor'],
-    'only the optional extras are added',
+    ['ConfigMap', 'Ingress', 'PrometheusRule', 'Secret', 'ServiceMonitor'],
+    'only the optional extras are added (the Grafana dashboard ConfigMap and the PrometheusRule are in config/monitoring)',
   );
 });
 
