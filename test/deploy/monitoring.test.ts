@@ -8,11 +8,12 @@
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { CHART_RULES_FILE, CONFIG_RULES_FILE, DASHBOARD_FILES, generatedMonitoringFiles } from '../../hack/gen-monitoring.js';
 import { dashboard, dashboardExpressions } from '../../hack/monitoring-dashboard.js';
 import { DEFAULT_THRESHOLDS, ruleExpressions, type Rule } from '../../hack/monitoring-rules.js';
@@ -255,4 +256,140 @@ kTest('config/monitoring builds: the dashboard ConfigMap for the Grafana sidecar
   t.true((service.spec.ports as Doc[]).some((p) => p.name === monitor.spec.endpoints[0].port));
   t.is(service.metadata.name, 'terraform-mirror-server');
   t.is(service.metadata.namespace, monitor.metadata.namespace);
+});
+
+// ---------------------------------------------------------------------------
+// The alerts evaluated by Prometheus's own rule engine (promtool test rules) over
+// synthetic series: each fires after its for: duration, not before, with the
+// labels and rendered texts an operator receives.
+
+const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+const pTest = promtool.error === undefined && promtool.status === 0 ? test : test.skip;
+if (promtool.status !== 0) console.log('skipping the rule evaluation: promtool is not installed (the rule structure is still checked)');
+
+const JOB = { job: 'terraform-mirror-server', namespace: 'tm' };
+const series = (name: string, labels: Record<string, string>, values: string) => ({
+  series: `${name}{${Object.entries({ ...JOB, instance: 'a', ...labels })
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ')}}`,
+  values,
+});
+
+interface AlertCase {
+  alert: string;
+  input: Array<{ series: string; values: string }>;
+  quietAt: string;
+  firingAt: string;
+  labels: Record<string, string>;
+  /** What $value renders as in the texts. */
+  value?: string;
+}
+
+const CASES: AlertCase[] = [
+  { alert: 'TerraformMirrorTargetDown', input: [series('up', {}, '0x20')], quietAt: '3m', firingAt: '7m', labels: { ...JOB, instance: 'a' } },
+  {
+    alert: 'TerraformMirrorUpstreamDown',
+    input: [series('pull_upstream_state', { hostname: 'registry.terraform.io' }, '1x20'), series('pull_upstream_state', { hostname: 'registry.opentofu.org' }, '0x20')],
+    quietAt: '9m',
+    firingAt: '12m',
+    labels: { ...JOB, hostname: 'registry.terraform.io' },
+  },
+  {
+    alert: 'TerraformMirrorHighErrorRate',
+    input: [series('http_requests_total', { route: '/x', status: '500' }, '0+30x30'), series('http_requests_total', { route: '/x', status: '200' }, '0+30x30')],
+    quietAt: '8m',
+    firingAt: '20m',
+    labels: JOB,
+    value: '50%',
+  },
+  {
+    alert: 'TerraformMirrorPullThroughFailures',
+    input: [series('pull_answers_total', { answer: 'failed' }, '0+6x40'), series('pull_answers_total', { answer: 'pulled' }, '0+18x40')],
+    quietAt: '12m',
+    firingAt: '30m',
+    labels: JOB,
+    value: '25%',
+  },
+  {
+    alert: 'TerraformMirrorModulePullThroughFailures',
+    input: [series('pull_module_answers_total', { answer: 'failed' }, '0+6x40'), series('pull_module_answers_total', { answer: 'hit' }, '0+18x40')],
+    quietAt: '12m',
+    firingAt: '30m',
+    labels: JOB,
+    value: '25%',
+  },
+  {
+    // Waiting one more minute every minute: over 1800 s from minute 31, firing 5 minutes later.
+    alert: 'TerraformMirrorJobQueueStuck',
+    input: [series('job_items_oldest_due_pending_age_seconds', {}, '0+60x60')],
+    quietAt: '34m',
+    firingAt: '40m',
+    labels: JOB,
+    value: '40m 0s',
+  },
+  {
+    alert: 'TerraformMirrorVolumeNearlyFull',
+    input: [series('mirror_data_volume_available_bytes', {}, '5x30'), series('mirror_data_volume_size_bytes', {}, '100x30')],
+    quietAt: '10m',
+    firingAt: '20m',
+    labels: JOB,
+    value: '5%',
+  },
+  {
+    // Full and bypassed in tm; full but nothing bypassed in the other namespace (an LRU cache at its limit is normal).
+    alert: 'TerraformMirrorDiskCacheNearlyFull',
+    input: [
+      series('archive_disk_cache_bytes', {}, '99x60'),
+      series('archive_disk_cache_max_bytes', {}, '100x60'),
+      series('archive_disk_cache_bypassed_total', {}, '0+1x60'),
+      series('archive_disk_cache_bytes', { namespace: 'other' }, '100x60'),
+      series('archive_disk_cache_max_bytes', { namespace: 'other' }, '100x60'),
+      series('archive_disk_cache_bypassed_total', { namespace: 'other' }, '7x60'),
+    ],
+    quietAt: '20m',
+    firingAt: '50m',
+    labels: JOB,
+  },
+];
+
+/** An annotation as Prometheus renders it for these labels and value. */
+const render = (text: string, labels: Record<string, string>, value = '') =>
+  text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_m, k: string) => labels[k] ?? '').replace(/\{\{ \$value \| humanize\w+ \}\}/g, value);
+
+pTest('promtool: the rules load, and each alert fires after its for: duration with its labels and rendered texts, not before', (t) => {
+  const rules = parse(read(CONFIG_RULES_FILE)) as Doc;
+  const byName = new Map((rules.spec.groups[0].rules as Rule[]).map((r) => [r.alert, r]));
+  t.deepEqual(CASES.map((c) => c.alert).sort(), [...ALERTS].sort(), 'every alert has a case');
+  const dir = mkdtempSync(join(tmpdir(), 'tfm-promtool-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'rules.yaml'), stringify(rules.spec));
+  const check = spawnSync('promtool', ['check', 'rules', join(dir, 'rules.yaml')], { encoding: 'utf8', timeout: 30_000 });
+  t.is(check.status, 0, check.stdout + check.stderr);
+  t.regex(check.stdout, new RegExp(`SUCCESS: ${ALERTS.length} rules found`));
+
+  const tests = CASES.map((c) => {
+    const rule = byName.get(c.alert)!;
+    const labels = { ...c.labels, severity: rule.labels.severity };
+    return {
+      interval: '1m',
+      input_series: c.input,
+      alert_rule_test: [
+        { eval_time: c.quietAt, alertname: c.alert, exp_alerts: [] },
+        {
+          eval_time: c.firingAt,
+          alertname: c.alert,
+          exp_alerts: [
+            {
+              exp_labels: labels,
+              exp_annotations: { summary: render(rule.annotations.summary, labels, c.value), description: render(rule.annotations.description, labels, c.value) },
+            },
+          ],
+        },
+      ],
+    };
+  });
+  writeFileSync(join(dir, 'tests.yaml'), stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests }));
+  const run = spawnSync('promtool', ['test', 'rules', join(dir, 'tests.yaml')], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  t.is(run.status, 0, run.stdout + run.stderr);
+  t.regex(run.stdout, /SUCCESS/);
 });
