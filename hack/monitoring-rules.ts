@@ -42,15 +42,16 @@ export function rules(t: (name: ThresholdName) => string, job: string): Rule[] {
   return [
     {
       alert: 'TerraformMirrorTargetDown',
-      expr: `up{${sel}} == 0`,
+      // absent(): no target at all (scaled to zero, or nothing scrapes the Service) is as blind as a failing one.
+      expr: `up{${sel}} == 0 or absent(up{${sel}})`,
       for: t('targetDownFor'),
       labels: { severity: 'critical' },
       annotations: {
         summary: 'Prometheus cannot scrape terraform-mirror {{ $labels.instance }}',
         description:
-          'The scrape of {{ $labels.instance }} fails: the pod is down, not ready, or /metrics is unreachable. ' +
-          'Check `kubectl get pods` and the pod events (OOMKilled, CrashLoopBackOff, a full volume at start), the server log, ' +
-          'and that a NetworkPolicy lets Prometheus reach the admin port (networkPolicy.adminFrom).',
+          'The scrape of {{ $labels.instance }} fails, or there is no target at all (no instance label): the pod is down, not ready, scaled to zero, ' +
+          'or /metrics is unreachable. Check `kubectl get pods` and the pod events (OOMKilled, CrashLoopBackOff, a full volume at start), the server log, ' +
+          'that a ServiceMonitor selects the Service (serviceMonitor.enabled) and that a NetworkPolicy lets Prometheus reach the admin port (networkPolicy.adminFrom).',
       },
     },
     {
