@@ -22,6 +22,7 @@ test('with no file and no TFM_ variables every key has its default', async (t) =
     upstreams: { 'registry.terraform.io': { url: 'https://registry.terraform.io/' }, 'registry.opentofu.org': { url: 'https://registry.opentofu.org/' } },
     // The embedded default pulls through both public registries: a mirror with no configuration is a working cache.
     pullThrough: { enabled: true, include: ['registry.terraform.io/*/*', 'registry.opentofu.org/*/*'], exclude: [], metadataTtl: 600, staleIfError: 604_800 },
+    cache: { diskPath: path.join(cwd, 'data', 'cache'), diskMaxSize: 10 * 2 ** 30, memoryMaxEntries: 10_000, ttl: 0 },
     auth: { jwtSecret: '', operatorToken: '', bcryptCost: 12, sessionTtl: 43_200, maxConcurrentLogins: 0 },
     audit: { retentionDays: 90 },
     jobs: { concurrency: 4, maxAttempts: 5 },

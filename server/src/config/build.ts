@@ -12,7 +12,8 @@ import type { UpstreamSetting } from './hcl.js';
 import type { Problems, Setting } from './problems.js';
 import { DEFAULT_UPSTREAMS } from './schema.js';
 import { secretStrengthProblem } from './token-strength.js';
-import type { Config, LogConfig, OperatorConfig, ServerConfig, StorageConfig, UpstreamConfig } from './types.js';
+import { parseDuration } from './values.js';
+import type { CacheConfig, Config, LogConfig, OperatorConfig, ServerConfig, StorageConfig, UpstreamConfig } from './types.js';
 
 export function buildConfig(
   settings: ReadonlyMap<string, Setting>,
@@ -36,6 +37,7 @@ export function buildConfig(
       metadataTtl: s.num('pull_through.metadata_ttl'),
       staleIfError: s.num('pull_through.stale_if_error'),
     },
+    cache: buildCache(s, dataDir),
     auth: {
       jwtSecret: s.str('auth.jwt_secret'),
       operatorToken: s.secret('auth.operator_token'),
@@ -226,6 +228,18 @@ function buildStorage(s: Reader, dataDir: string): StorageConfig {
     secretAccessKey,
     presignDownloads: s.bool('storage.presign_downloads'),
     presignTtl: s.num('storage.presign_ttl'),
+  };
+}
+
+function buildCache(s: Reader, dataDir: string): CacheConfig {
+  const ttlText = s.str('cache.ttl').trim();
+  const ttl = ttlText === '' ? 0 : parseDuration(ttlText);
+  if (typeof ttl === 'string') s.fail('cache.ttl', `${ttl} (or "" to serve until evicted)`);
+  return {
+    diskPath: s.path('cache.disk_path') || path.join(dataDir, 'cache'),
+    diskMaxSize: s.num('cache.disk_max_size'),
+    memoryMaxEntries: s.num('cache.memory_max_entries'),
+    ttl: typeof ttl === 'number' ? ttl : 0,
   };
 }
 

@@ -104,6 +104,17 @@ export const KEYS: readonly KeySpec[] = [
   // S3 (SigV4) refuses presigned URLs living longer than 7 days.
   duration('storage.presign_ttl', 900, 1, 7 * DAY),
 
+  // The archive disk cache, in the path only for storage.type = "s3" with presign_downloads = false.
+  // "" means <data_dir>/cache.
+  file('cache.disk_path'),
+  // 0 turns the disk cache off.
+  { path: 'cache.disk_max_size', kind: { type: 'size', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 10 * 2 ** 30 },
+  // Documents (index.json, {version}.json) held in memory.
+  int('cache.memory_max_entries', 10_000, 1, 10_000_000),
+  // How long a cached archive is served before checking it still exists in the store (and re-hashing the copy);
+  // "" until evicted or invalidated. A string so that "" can mean unset; parsed as a duration in build.ts.
+  str('cache.ttl'),
+
   // On by default: a mirror started with no configuration is a working cache of the public registries at once.
   bool('pull_through.enabled', true),
   list('pull_through.include', ['registry.terraform.io/*/*', 'registry.opentofu.org/*/*']),

@@ -76,6 +76,17 @@ export interface PullThroughConfig {
   staleIfError: number;
 }
 
+export interface CacheConfig {
+  /** Directory of the archive disk cache (absolute; default <data_dir>/cache). */
+  diskPath: string;
+  /** Bytes the disk cache may hold; 0: no disk cache. */
+  diskMaxSize: number;
+  /** Documents the in-memory cache holds. */
+  memoryMaxEntries: number;
+  /** Seconds a cached archive is served before it is checked against the store again; 0: until evicted. */
+  ttl: number;
+}
+
 export interface AuthConfig {
   jwtSecret: string;
   operatorToken: string;
@@ -127,6 +138,7 @@ export interface Config {
   /** Keyed by lowercase hostname. */
   upstreams: Record<string, UpstreamConfig>;
   pullThrough: PullThroughConfig;
+  cache: CacheConfig;
   auth: AuthConfig;
   audit: { retentionDays: number };
   jobs: JobsConfig;
