@@ -30,7 +30,8 @@ function configRules(): string {
 
 /**
  * The same rules for the chart: thresholds become value references and the
- * scrape job is the release's Service, as the chart's ServiceMonitor names it.
+ * scrape job is the release's Service, as the chart's ServiceMonitor names it
+ * (monitoring.prometheusRule.job overrides it for other scrape configurations).
  * Prometheus's own {{ }} in the texts are passed through Helm as literals.
  */
 function chartRules(): string {
@@ -38,13 +39,16 @@ function chartRules(): string {
   const spec = stringify({ groups: groups(rules(ref, '@@JOB@@')) }, { lineWidth: 0 })
     .replace(/\{\{(.*?)\}\}/g, (_m, inner: string) => `{{\`{{${inner}}}\`}}`)
     .replace(/@@HELM (\w+)@@/g, (_m, n: string) => `{{ .Values.monitoring.prometheusRule.thresholds.${n} }}`)
-    .replace(/@@JOB@@/g, '{{ include "terraform-mirror.fullname" . }}-server');
+    .replace(/@@JOB@@/g, '{{ include "terraform-mirror.ruleJob" . }}');
   const indented = spec
     .trimEnd()
     .split('\n')
     .map((l) => (l === '' ? l : `  ${l}`))
     .join('\n');
-  return `{{- if .Values.monitoring.prometheusRule.enabled }}
+  return `{{- define "terraform-mirror.ruleJob" -}}
+{{- .Values.monitoring.prometheusRule.job | default (printf "%s-server" (include "terraform-mirror.fullname" .)) -}}
+{{- end -}}
+{{- if .Values.monitoring.prometheusRule.enabled }}
 # ${NOTICE}
 # Needs the Prometheus Operator's CRDs (monitoring.coreos.com/v1).
 apiVersion: monitoring.coreos.com/v1

@@ -207,16 +207,19 @@ test("the chart's PrometheusRule is the config/ one with thresholds from values.
   const values = parse(read('charts/terraform-mirror/values.yaml')) as Doc;
   t.deepEqual(values.monitoring.prometheusRule.thresholds, { ...DEFAULT_THRESHOLDS });
   t.false(values.monitoring.prometheusRule.enabled);
+  t.is(values.monitoring.prometheusRule.job, '');
   t.false(values.monitoring.grafanaDashboard.enabled);
   t.deepEqual(values.monitoring.grafanaDashboard.labels, { grafana_dashboard: '1' });
 
   // Render the template the way Helm would for a release named terraform-mirror with the default values.
   const template = read(CHART_RULES_FILE);
+  t.regex(template, /\.Values\.monitoring\.prometheusRule\.job \| default \(printf "%s-server" \(include "terraform-mirror\.fullname" \.\)\)/);
   const refs = [...template.matchAll(/\.Values\.monitoring\.prometheusRule\.thresholds\.(\w+)/g)].map((m) => m[1]!);
   t.deepEqual([...new Set(refs)].sort(), Object.keys(DEFAULT_THRESHOLDS).sort());
   const rendered = template
     .replace(/\{\{`(.*?)`\}\}/g, '$1')
     .replace(/\{\{ \.Values\.monitoring\.prometheusRule\.thresholds\.(\w+) \}\}/g, (_m, n: keyof typeof DEFAULT_THRESHOLDS) => String(DEFAULT_THRESHOLDS[n]))
+    .replace(/\{\{ include "terraform-mirror\.ruleJob" \. \}\}/g, 'terraform-mirror-server')
     .replace(/\{\{ include "terraform-mirror\.fullname" \. \}\}/g, 'terraform-mirror')
     .replace(/\{\{ \.Release\.Namespace \}\}/g, 'ns')
     .split('\n')
