@@ -20,6 +20,7 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { preferNonBlockingWrites } from '../db/database.js';
 import type { StagingArea } from '../loads/staging.js';
 import { scheduleSweeps } from '../packages/sweep.js';
+import { createArchiveCache } from '../storage/disk-cache.js';
 
 export interface Serving {
   /** Base URL clients use, with a trailing slash. */
@@ -44,6 +45,9 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
   let running: RunningServer | undefined;
   let adminRunning: RunningServer | undefined;
   try {
+    // The archive disk cache wraps the store for everyone in this process, so every delete invalidates it.
+    const archiveCache = await createArchiveCache(runtime.store, config, (key, err) => logger.warn({ key, err }, 'archive cache: integrity failure'));
+    if (archiveCache) runtime.store = archiveCache;
     const downloads = new DownloadCounter(runtime.providers);
     const moduleDownloads = moduleDownloadCounter(runtime.db, runtime.repos.modules);
     const presignTtl = config.storage.type === 's3' && config.storage.presignDownloads ? config.storage.presignTtl : 0;
@@ -70,6 +74,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       missHandler: pull.seam,
       modules: runtime.repos.modules,
       heldRelease: (id, version, signal) => readHeldRelease(runtime.store, id, version, signal),
+      cacheEntries: config.cache.memoryMaxEntries,
     });
 
     const admin = adminApi({
@@ -88,6 +93,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       upstream: () => workers.registries.stats(),
       pullMetadata: () => pull.metadata.stats(),
       pullSeam: () => ({ seam: pull.seam.stats, modules: pull.seam.moduleStats, archives: pull.puller.stats() }),
+      ...(archiveCache ? { diskCache: () => archiveCache.stats() } : {}),
       storage: () => storageSnapshot(runtime.repos),
       dataVolume: () => dataVolumeSnapshot(config.dataDir),
       oldestDueItemAge: () => oldestDueItemAge(jobStats),

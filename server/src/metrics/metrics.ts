@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { JOB_ITEM_STATUSES, JOB_STATUSES, type JobCounts } from '../db/job-stats.js';
 import { type PullMetadataSnapshot, registerPullMetadataMetrics } from './pull-metadata.js';
 import { type PullSeamSnapshot, registerPullSeamMetrics } from './pull-seam.js';
+import { type DiskCacheSnapshot, registerDiskCacheMetrics } from './disk-cache.js';
 import { type DataVolumeSnapshot, type StorageSnapshot, registerStorageMetrics } from './storage.js';
 
 /** Where the scrape reads state that other components already keep; each is optional. */
@@ -16,6 +17,8 @@ export interface MetricsSources {
   pullMetadata?: () => PullMetadataSnapshot;
   /** The read path's miss seam and the archive puller: answers by kind, coalesced waiters, downloads, bytes fetched. */
   pullSeam?: () => PullSeamSnapshot;
+  /** The archive disk cache (CachedArchiveStore.stats): hits, misses, fills, evictions, bytes held; absent when it is off. */
+  diskCache?: () => DiskCacheSnapshot;
   /** Archives held, by kind (provider totals and module stats from the repositories). */
   storage?: () => StorageSnapshot;
   /** The filesystem holding the data directory (statfs). */
@@ -145,6 +148,7 @@ export class Metrics {
 
     registerPullMetadataMetrics(this.registry, () => read('pullMetadata', opts.pullMetadata));
     registerPullSeamMetrics(this.registry, () => read('pullSeam', opts.pullSeam));
+    registerDiskCacheMetrics(this.registry, () => read('diskCache', opts.diskCache));
     registerStorageMetrics(this.registry, {
       storage: () => read('storage', opts.storage),
       dataVolume: () => read('dataVolume', opts.dataVolume),

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { parseRange } from '../http/range.js';
+import { readArchive } from '../storage/disk-cache.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { DownloadCounter } from './downloads.js';
 import { parseMirrorPath } from './request-path.js';
@@ -171,7 +172,8 @@ export async function sendStoredArchive(
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) controller.abort();
   });
-  const object = await deps.store.get(pkg.objectKey, range ?? undefined, controller.signal);
+  // Through the archive disk cache when the store has one (S3 with presigning off), checked against the recorded digest.
+  const object = await readArchive(deps.store, pkg.objectKey, { sha256: pkg.sha256, size: pkg.size }, range ?? undefined, controller.signal);
   succeed(range ? 206 : 200);
   ctx.type = pkg.contentType;
   if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${pkg.size}`);
