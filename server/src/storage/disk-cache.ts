@@ -131,12 +131,14 @@ export class CachedArchiveStore implements ObjectStore {
     const found: Entry[] = [];
     for (const name of await readdir(this.opts.dir)) {
       const file = path.join(this.opts.dir, name);
-      const m = FINAL_NAME.exec(name);
-      const info = m ? await stat(file).catch(() => undefined) : undefined;
-      if (!m || !info?.isFile()) {
-        await rm(file, { recursive: true, force: true });
+      if (name.startsWith(TEMP_PREFIX) && name.endsWith('.tmp')) {
+        await rm(file, { force: true });
         continue;
       }
+      // Anything not named by the cache is left alone: disk_path may point at a directory that holds more.
+      const m = FINAL_NAME.exec(name);
+      const info = m ? await stat(file).catch(() => undefined) : undefined;
+      if (!m || !info?.isFile()) continue;
       found.push({ keyHash: m[1]!, sha256: m[2]!, size: info.size, file, lastModified: info.mtime, checkedAt: 0, touchedAt: info.mtimeMs });
     }
     found.sort((a, b) => a.touchedAt - b.touchedAt);
