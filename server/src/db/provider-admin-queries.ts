@@ -1,4 +1,5 @@
 import type { Database } from './database.js';
+import type { PackageHolder } from './package-holders.js';
 import type { PackageRow, ProviderIdentity, ProviderRow, ProviderStatus, VersionOrigin } from './providers.js';
 
 /*
@@ -14,6 +15,8 @@ export interface ProviderFilter {
   /** Substring of "hostname/namespace/type". */
   q?: string;
   status?: ProviderStatus;
+  /** Who brought or holds any of its packages (package_holders): any set counts as "set". */
+  origin?: PackageHolder['kind'];
   limit: number;
   offset: number;
 }
@@ -78,7 +81,9 @@ export const packageColumns = `pk.id, pv.version, pk.os, pk.arch, pk.filename, p
 // Admin queries. NULL parameters switch a filter off, so one prepared statement serves every combination.
 const providerFilter = `(@hostname IS NULL OR hostname = @hostname) AND (@namespace IS NULL OR namespace = @namespace)
   AND (@type IS NULL OR type = @type) AND (@status IS NULL OR status = @status)
-  AND (@q IS NULL OR instr(hostname || '/' || namespace || '/' || type, @q) > 0)`;
+  AND (@q IS NULL OR instr(hostname || '/' || namespace || '/' || type, @q) > 0)
+  AND (@origin IS NULL OR EXISTS (SELECT 1 FROM provider_versions fv JOIN provider_packages fk ON fk.version_id = fv.id
+         JOIN package_holders fh ON fh.package_id = fk.id WHERE fv.provider_id = providers.id AND fh.holder_kind = @origin))`;
 const usageJoins = `LEFT JOIN provider_versions pv ON pv.provider_id = p.id LEFT JOIN provider_packages pk ON pk.version_id = pv.id`;
 const usageColumns = `COUNT(DISTINCT pv.id) AS versions, COUNT(pk.id) AS packages,
   COALESCE(SUM(pk.size), 0) AS bytes, COALESCE(SUM(pk.download_count), 0) AS downloads`;
@@ -89,7 +94,7 @@ const packageUsageSelect = `SELECT p.id AS providerId, p.hostname, p.namespace, 
   FROM provider_packages pk JOIN provider_versions pv ON pv.id = pk.version_id JOIN providers p ON p.id = pv.provider_id`;
 const isoNow = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 
-export type FilterParams = Record<'hostname' | 'namespace' | 'type' | 'q' | 'status', string | null>;
+export type FilterParams = Record<'hostname' | 'namespace' | 'type' | 'q' | 'status' | 'origin', string | null>;
 
 export type AdminStatements = ReturnType<typeof prepareAdminStatements>;
 

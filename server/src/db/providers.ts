@@ -299,6 +299,7 @@ export class ProviderRepository {
       type: f.type ?? null,
       q: f.q ?? null,
       status: f.status ?? null,
+      origin: f.origin ?? null,
     };
     return this.db.transaction(() => ({
       items: this.admin.listProviders.all({ ...filter, limit: f.limit, offset: f.offset }),

@@ -33,5 +33,5 @@ test('the provider, job, stats and config routes describe themselves in OpenAPI 
   const load = doc.paths['/admin/api/providers/load']!.post;
   t.deepEqual(Object.keys(load.requestBody.content), ['application/json', 'text/plain', 'application/hcl', 'application/yaml', 'application/x-yaml', 'text/yaml']);
   const list = doc.paths['/admin/api/providers']!.get;
-  t.deepEqual(list.parameters.map((p: any) => p.name), ['hostname', 'namespace', 'type', 'q', 'status', 'limit', 'offset']);
+  t.deepEqual(list.parameters.map((p: any) => p.name), ['hostname', 'namespace', 'type', 'q', 'status', 'origin', 'limit', 'offset']);
 });

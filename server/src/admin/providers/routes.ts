@@ -16,6 +16,10 @@ const listQuery = z.object({
   type: z.string().min(1).max(64).optional(),
   q: z.string().min(1).max(400).optional().describe('substring of hostname/namespace/type'),
   status: status.optional(),
+  origin: z
+    .enum(['imported', 'loaded', 'pulled', 'set'])
+    .optional()
+    .describe('who brought or holds any of its packages: imported (tfmirror import), loaded (admin API or tfmirror load), pulled (pull-through), set (a ProviderSet or ProviderMirror)'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
