@@ -31,13 +31,12 @@
  *   finishes; the space is freed when it closes.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, addAbortSignal, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { addAbortSignal, type Readable } from 'node:stream';
 import type { CacheConfig, StorageConfig } from '../config/types.js';
 import { IntegrityError } from '../errors.js';
+import { READ_BUFFER, hashFile, writeVerified } from './disk-cache-files.js';
 import { untilAborted } from './streaming.js';
 import {
   checkRange,
@@ -102,7 +101,6 @@ interface Entry {
 
 const FINAL_NAME = /^([0-9a-f]{64})\.([0-9a-f]{64})$/;
 const TEMP_PREFIX = '.fill-';
-const READ_BUFFER = 1024 * 1024;
 const TOUCH_EVERY_MS = 60_000;
 
 export class CachedArchiveStore implements ObjectStore {
@@ -299,29 +297,7 @@ export class CachedArchiveStore implements ObjectStore {
     try {
       // Not tied to any one caller's signal: the fill serves every waiter, and the next download if they all left.
       const object = await this.inner.get(key);
-      const hash = createHash('sha256');
-      let bytes = 0;
-      const hasher = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          // More bytes than recorded: stop the download instead of filling the disk.
-          cb(bytes > expect.size ? new IntegrityError(`object ${JSON.stringify(key)}: more than the recorded ${expect.size} bytes`) : null, chunk);
-        },
-      });
-      await pipeline(object.body, hasher, createWriteStream(temp, { flags: 'wx', highWaterMark: READ_BUFFER }));
-      const digest = hash.digest('hex');
-      if (digest !== expect.sha256 || bytes !== expect.size) {
-        throw new IntegrityError(`object ${JSON.stringify(key)}: store holds ${bytes} bytes with sha256 ${digest}, recorded ${expect.size} bytes with ${expect.sha256}`);
-      }
-      // Durable before it gets its final name: after a power loss a final name never holds unwritten blocks.
-      // fsync acts on the file, so a second descriptor does (a FileHandle's own write stream leaves sync() pending).
-      const handle = await open(temp, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      const bytes = await writeVerified(object.body, temp, key, expect);
       const file = path.join(this.opts.dir, `${keyHash}.${expect.sha256}`);
       await this.removing.get(file);
       await rename(temp, file);
@@ -416,13 +392,6 @@ export function readArchive(store: ObjectStore, key: string, expect: ArchiveExpe
 
 function hashOf(key: string): string {
   return createHash('sha256').update(key).digest('hex');
-}
-
-async function hashFile(file: string): Promise<string> {
-  const handle = await open(file, 'r');
-  const hash = createHash('sha256');
-  for await (const chunk of handle.createReadStream({ highWaterMark: READ_BUFFER })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /**
