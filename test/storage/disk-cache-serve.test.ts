@@ -6,8 +6,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { createAdminCommand } from '../../server/src/commands/create-admin.js';
+import { openRuntime } from '../../server/src/runtime.js';
 import { rawRequest, startMirror } from '../fixtures/mirror-server.js';
 import { startS3rver, type S3rverFixture } from '../fixtures/s3rver.js';
+import { holdModule } from '../pull/module-fakes.js';
 
 const providers = [{ namespace: 'hashicorp', type: 'null', versions: { '3.2.0': ['linux_amd64', 'darwin_arm64'] } }];
 const PASSWORD = 'disk-cache-admin-password-9f3k';
@@ -150,4 +152,32 @@ test('with presigning on there is no disk cache: downloads redirect to S3', asyn
   t.is(r.status, 302);
   t.false(fs.existsSync(cacheDir));
   t.is(path.basename(cacheDir), 'cache');
+});
+
+test('a module archive is served from the disk cache on its second download', async (t) => {
+  const { m, proxy, cacheDir, close } = await mirrorWithDiskCache();
+  t.teardown(close);
+  const bytes = Buffer.from('normalized tar.gz of vpc 5.1.0 '.repeat(400));
+  // Held by another process (its own connection), as tfmirror load beside a running serve would.
+  const runtime = await openRuntime(m.config);
+  try {
+    await holdModule(runtime.repos.modules, runtime.store, { hostname: 'registry.terraform.io', namespace: 'terraform-aws-modules', name: 'vpc', system: 'aws' }, '5.1.0', { bytes, subdir: '' });
+  } finally {
+    runtime.close();
+  }
+  const url = '/hosts/registry.terraform.io/v1/modules/terraform-aws-modules/vpc/aws/5.1.0/archive.tar.gz';
+  // The server notices the other connection's commit on its next data_version poll.
+  const deadline = Date.now() + 5000;
+  while ((await rawRequest(m.serving.url, url, { method: 'HEAD' })).status !== 200) {
+    if (Date.now() > deadline) throw new Error('the held module version never became visible');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const before = proxy.gets.length;
+  for (let i = 0; i < 3; i++) {
+    const r = await rawRequest(m.serving.url, url);
+    t.is(r.status, 200);
+    t.deepEqual(r.body, bytes);
+  }
+  t.is(proxy.gets.length - before, 1);
+  t.is(cachedFiles(cacheDir).length, 1);
 });
