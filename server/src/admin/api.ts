@@ -18,6 +18,7 @@ import type { ModuleFetcher } from '../modules/ports.js';
 import { ProviderSetService, providerSetRoutes } from './provider-sets/index.js';
 import { providerRoutes } from './providers/routes.js';
 import { statsRoutes } from './stats/routes.js';
+import type { PullThroughSource } from './stats/pull-through.js';
 import { userRoutes } from './users/routes.js';
 import { UserService } from './users/service.js';
 
@@ -33,6 +34,8 @@ export interface AdminApiDeps {
   audit?(entry: AuditEntry): void;
   /** The module fetcher's ref lookup, for drift checks (POST /modules/{id}/drift answers 503 without it). */
   moduleRefs?: Pick<ModuleFetcher, 'resolveRef'>;
+  /** The read path's pull-through seam, for GET /stats/pull-through (without it: reported off). */
+  pullThrough?: PullThroughSource;
 }
 
 export interface AdminApi {
@@ -75,7 +78,12 @@ export function adminApi(deps: AdminApiDeps): AdminApi {
     }),
     ...jobRoutes({ jobs, registries: deps.registries, maxAttempts: config.jobs.maxAttempts, providers: runtime.providers, modules: runtime.repos.modules }),
     ...providerSetRoutes({ sets }),
-    ...statsRoutes({ providers: runtime.providers, modules: runtime.repos.modules }),
+    ...statsRoutes({
+      providers: runtime.providers,
+      modules: runtime.repos.modules,
+      upstreams: Object.keys(config.upstreams),
+      ...(deps.pullThrough ? { pullThrough: deps.pullThrough } : {}),
+    }),
     ...configRoutes({ config }),
     ...auditRoutes({ audit }),
     ...backupRoutes({ backups: new BackupService({ db: runtime.db, store: runtime.store }) }),

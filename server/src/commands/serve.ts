@@ -85,6 +85,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       logger,
       version: packageVersion(),
       ...(workers.moduleFetcher ? { moduleRefs: workers.moduleFetcher } : {}),
+      pullThrough: { enabled: config.pullThrough.enabled, stats: pull.seam.stats, moduleStats: pull.seam.moduleStats, health: (h) => pull.metadata.health(h) },
     });
     const jobStats = runtime.repos.jobStats;
     const metrics = new Metrics({

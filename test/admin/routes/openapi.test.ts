@@ -24,6 +24,7 @@ test('the provider, job, stats and config routes describe themselves in OpenAPI 
     'GET /admin/api/jobs/{id} admin,operator,viewer',
     'GET /admin/api/providers admin,viewer',
     'GET /admin/api/providers/{id} admin,viewer',
+    'GET /admin/api/stats/pull-through admin,viewer',
     'GET /admin/api/stats/storage admin,viewer',
     'PATCH /admin/api/providers/{id} admin',
     'POST /admin/api/jobs/{id}/retry admin,operator',

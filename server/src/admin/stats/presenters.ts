@@ -1,6 +1,7 @@
 import type { ModuleStorageStats } from '../../db/modules.js';
 import type { HostnameUsage, NamespaceUsage, PackageUsage, StorageStats, StorageTotals } from '../../db/providers.js';
 import { presentProviderSummary, sourceOf } from '../providers/presenters.js';
+import type { PullThroughReport, PullThroughTotals } from './pull-through.js';
 
 /** The storage report as the admin API shows it; fields listed explicitly, object keys left out. */
 
@@ -38,5 +39,34 @@ export function presentStorageStats(s: StorageStats & { modules: ModuleStorageSt
     byProvider: s.byProvider.map(presentProviderSummary),
     largestPackages: s.largestPackages.map(presentPackageUsage),
     mostDownloaded: s.mostDownloaded.map(presentPackageUsage),
+  };
+}
+
+function presentPullTotals(t: PullThroughTotals) {
+  return {
+    misses: t.misses,
+    hits: t.hits,
+    pulled: t.pulled,
+    stale: t.stale,
+    refused: t.refused,
+    coalesced: t.coalesced,
+    failed: t.failed,
+    hitRatio: t.hitRatio,
+  };
+}
+
+export function presentPullThrough(r: PullThroughReport) {
+  return {
+    enabled: r.enabled,
+    hitRatio: r.total.hitRatio,
+    providers: presentPullTotals(r.providers),
+    modules: presentPullTotals(r.modules),
+    total: presentPullTotals(r.total),
+    upstreams: r.upstreams.map((u) => ({
+      hostname: u.hostname,
+      state: u.state,
+      retryAt: u.state === 'backing_off' && u.retryAt !== undefined ? new Date(u.retryAt).toISOString() : null,
+      consecutiveFailures: u.consecutiveFailures,
+    })),
   };
 }
