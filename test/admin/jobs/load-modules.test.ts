@@ -30,6 +30,16 @@ test.serial('a module block POSTed to /providers/load becomes a job whose module
   t.is((await api.call('GET', '/jobs')).json.total, before, 'nothing stored');
   t.deepEqual(moduleRecords(peers.s), []);
 
+  // The dry run lists module items beside provider items, and stores nothing.
+  const preview = await api.call('POST', '/providers/load/plan', 'provider "hashicorp/null" {\n  versions  = ["3.2.1"]\n  platforms = ["linux_amd64"]\n}\nmodule "acme/net/aws" {\n  versions = ["~> 1.0"]\n  latest   = 1\n}\n');
+  t.is(preview.status, 200, JSON.stringify(preview.json));
+  t.deepEqual(preview.json.items, [
+    { kind: 'provider', source: 'registry.terraform.io/hashicorp/null', version: '3.2.1', platform: 'linux_amd64' },
+    { kind: 'module', source: 'registry.terraform.io/acme/net/aws', version: '1.2.0', platform: '' },
+  ]);
+  t.is((await api.call('GET', '/jobs')).json.total, before, 'a dry run stores nothing');
+  t.is(peers.archives.requests(), 0, 'nor fetches anything');
+
   const accepted = await api.call('POST', '/providers/load', 'module "acme/net/aws" {\n  versions = ["~> 1.0"]\n  latest   = 1\n}\n');
   t.is(accepted.status, 202, JSON.stringify(accepted.json));
   t.like(accepted.json, { items: 1, problems: [] });
