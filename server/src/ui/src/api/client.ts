@@ -13,6 +13,7 @@ import type {
   ProviderPage,
   ProviderQuery,
   ProviderStatus,
+  PullThroughReport,
   RetryResult,
   StorageReport,
 } from './types';
@@ -135,17 +136,8 @@ export function createApi(hooks: ApiHooks, opts: ApiOptions = {}) {
       const total = (body as { total?: unknown } | undefined)?.total;
       return typeof total === 'number' ? total : undefined;
     },
-    /** The Prometheus text of /metrics (no token: it is public, and not part of the admin API's document). */
-    metrics: async (): Promise<string> => {
-      let response: Response;
-      try {
-        response = await fetchImpl(new Request(`${baseUrl}/metrics`, { headers: { Accept: 'text/plain' } }));
-      } catch (err) {
-        throw new ApiError({ status: 0, message: `the server could not be reached (${(err as Error).message})` });
-      }
-      if (!response.ok) throw apiErrorFrom(response, await response.json().catch(() => undefined));
-      return response.text();
-    },
+    /** Pull-through's running totals and each upstream's health since the server started. */
+    pullThrough: (): Promise<PullThroughReport> => call(raw.GET('/admin/api/stats/pull-through')),
   };
 }
 

@@ -1,6 +1,5 @@
 import { defineStore } from 'pinia';
-import { api, ApiError, type JobSummary, type StorageReport } from '../api';
-import { parsePrometheus, pullThroughSummary, type PullThroughSummary } from '../api/metrics';
+import { api, ApiError, type JobSummary, type PullThroughReport, type StorageReport } from '../api';
 import { asApiError } from './jobs';
 
 export const RECENT_JOBS = 8;
@@ -12,7 +11,8 @@ export const useDashboard = defineStore('dashboard', {
     storageError: undefined as ApiError | undefined,
     jobs: undefined as JobSummary[] | undefined,
     jobsError: undefined as ApiError | undefined,
-    pull: undefined as PullThroughSummary | undefined,
+    /** undefined: not loaded yet, or a server from before the pull-through report (404). */
+    pull: undefined as PullThroughReport | undefined,
     /** undefined: the server has no module API. */
     modules: undefined as number | undefined,
     pullError: undefined as ApiError | undefined,
@@ -21,10 +21,10 @@ export const useDashboard = defineStore('dashboard', {
   actions: {
     async load(): Promise<void> {
       this.loading = true;
-      const [storage, jobs, metrics, modules] = await Promise.allSettled([
+      const [storage, jobs, pull, modules] = await Promise.allSettled([
         api().storage(),
         api().jobs({ limit: RECENT_JOBS, offset: 0 }),
-        api().metrics(),
+        api().pullThrough(),
         api().modulesTotal(),
       ]);
       // A count the page cannot get is left out rather than shown as an error: the other figures stand.
@@ -37,10 +37,15 @@ export const useDashboard = defineStore('dashboard', {
         this.jobs = jobs.value.items;
         this.jobsError = undefined;
       } else this.jobsError = asApiError(jobs.reason);
-      if (metrics.status === 'fulfilled') {
-        this.pull = pullThroughSummary(parsePrometheus(metrics.value));
+      if (pull.status === 'fulfilled') {
+        this.pull = pull.value;
         this.pullError = undefined;
-      } else this.pullError = asApiError(metrics.reason);
+      } else {
+        const error = asApiError(pull.reason);
+        // An older server has no such route: the panel says so instead of showing an error.
+        this.pull = undefined;
+        this.pullError = error.status === 404 ? undefined : error;
+      }
       this.loading = false;
     },
   },
