@@ -18,7 +18,7 @@ export const moreRoutes: RouteRecordRaw[] = [
   { path: '/users', name: 'users', component: () => import('../views/Users.vue'), meta: { nav: 'Users', roles: ADMIN_ONLY } },
   { path: '/tokens', name: 'tokens', component: () => import('../views/Tokens.vue'), meta: { nav: 'Tokens', roles: ADMIN_ONLY } },
   { path: '/config', name: 'config', component: () => import('../views/Config.vue'), meta: { nav: 'Config', roles: ADMIN_ONLY } },
-  // Reachable by address but not in the navigation until the module routes are in the generated client.
-  { path: '/modules', name: 'modules', component: () => import('../views/Modules.vue'), meta: { roles: ['admin', 'viewer'] } },
+  // Like the storage report, module listings are for admins and viewers (the server's READERS).
+  { path: '/modules', name: 'modules', component: () => import('../views/Modules.vue'), meta: { nav: 'Modules', roles: ['admin', 'viewer'] } },
   { path: '/modules/:id(\\d+)', name: 'module', component: () => import('../views/Modules.vue'), props: (r) => ({ id: Number(r.params.id) }) },
 ];
