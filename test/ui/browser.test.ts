@@ -7,7 +7,7 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import type { Page } from 'playwright-core';
-import { ADMIN, VIEWER, browserSkipReason, openBrowser, startUiServer, waitForJob, type Browser, type UiServer } from './harness.js';
+import { ADMIN, MODULE, VIEWER, browserSkipReason, openBrowser, startUiServer, waitForJob, type Browser, type UiServer } from './harness.js';
 import { mutatingControls, open, signIn, waitForDashboardData } from './pages.js';
 
 interface Context {
@@ -30,7 +30,12 @@ test.before(async (t) => {
   const server = await startUiServer();
   try {
     // Data to look at: two providers held, and a set as the Kubernetes operator would declare it.
-    const loaded = await server.api('POST', '/providers/load', 'provider "hashicorp/random" {\n  versions  = ["3.6.0"]\n  platforms = ["linux_amd64", "darwin_arm64"]\n}\n', 'text/plain');
+    const loaded = await server.api(
+      'POST',
+      '/providers/load',
+      `provider "hashicorp/random" {\n  versions  = ["3.6.0"]\n  platforms = ["linux_amd64", "darwin_arm64"]\n}\nmodule "${MODULE.source}" {\n  versions = ["${MODULE.version}"]\n}\n`,
+      'text/plain',
+    );
     if (loaded.status !== 202) throw new Error(`seed load: ${loaded.status} ${JSON.stringify(loaded.json)}`);
     const set = await server.api('PUT', '/provider-sets/ProviderSet/team-a/core', {
       kind: 'ProviderSet',
@@ -176,14 +181,33 @@ serial('an admin creates a user, changes their role, disables and deletes them',
   t.false(((await server.api('GET', '/users')).json.users as { username: string }[]).some((u) => u.username === 'dana'));
 });
 
-serial('the audit log lists the block, the load, the user changes and the token created and revoked, and filters by action', async (t) => {
+serial('an admin finds a held module with its digest, and blocking it takes it off the registry routes', async (t) => {
+  t.timeout(15_000);
+  const { page, server } = t.context;
+  const versions = `hosts/registry.terraform.io/v1/modules/${MODULE.source}/versions`;
+  t.is((await server.get(versions)).status, 200);
+  await open(page, server.url, 'modules');
+  await page.getByRole('link', { name: `registry.terraform.io/${MODULE.source}` }).click();
+  const row = page.locator('table tbody tr', { has: page.getByRole('rowheader', { name: MODULE.version }) });
+  await row.waitFor();
+  const detail = (await server.api('GET', '/modules?query=network')).json.items[0] as { id: number };
+  const sha = ((await server.api('GET', `/modules/${detail.id}`)).json.versions[0] as { sha256: string }).sha256;
+  t.true((await row.innerText()).includes(`sha256:${sha.slice(0, 16)}`));
+  await row.getByRole('button', { name: `Copy sha256 of ${MODULE.version}` }).waitFor();
+  await page.getByRole('group', { name: 'Module actions' }).getByRole('button', { name: 'Block' }).click();
+  await page.getByRole('dialog', { name: 'Block this module?' }).getByRole('button', { name: 'Block' }).click();
+  await page.locator('h1 + .badge', { hasText: 'blocked' }).waitFor();
+  t.is((await server.get(versions)).status, 404);
+});
+
+serial('the audit log lists the blocks, the load, the user changes and the token created and revoked, and filters by action', async (t) => {
   t.timeout(15_000);
   const { page, server } = t.context;
   await open(page, server.url, 'audit');
   const table = page.locator('table tbody');
   await table.locator('tr').first().waitFor();
   const text = await table.innerText();
-  for (const action of ['user.delete', 'user.update', 'user.create', 'token.revoke', 'token.create', 'provider.update', 'providers.load', 'auth.login']) {
+  for (const action of ['module.block', 'user.delete', 'user.update', 'user.create', 'token.revoke', 'token.create', 'provider.update', 'providers.load', 'auth.login']) {
     t.true(text.includes(action), `${action} is listed`);
   }
   t.regex(text, /user:alice/);
@@ -221,8 +245,8 @@ serial('a viewer signs in and finds no mutating control on any page they can rea
     await page.locator('[role="status"].loading').waitFor({ state: 'detached' });
     t.deepEqual(await mutatingControls(page), [], `no mutating control on /ui/${p}`);
   }
-  // The last page read the module API of this server: no module is held, and that is what it says.
-  await page.getByRole('status').filter({ hasText: 'No modules' }).waitFor();
+  // The last page read the module API of this server: the held module is listed.
+  await page.getByRole('link', { name: `registry.terraform.io/${MODULE.source}` }).waitFor();
   // Admin pages asked for by address: whether the app sends the viewer away or shows the server's refusal,
   // nothing on them changes anything.
   for (const p of ['audit', 'users', 'tokens', 'config']) {

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { loadSetup, type LoadSetup } from '../fixtures/load-setup.js';
 import type { FakeRegistryProvider } from '../fixtures/fake-registry.js';
+import { tarGz } from '../fixtures/module-archives.js';
+import { startStaticServer, type StaticServer } from '../fixtures/static-server.js';
 import { runCli, startServe, type ServeProcess } from '../fixtures/tfmirror.js';
 
 export const ADMIN = { username: 'alice', password: 'Tangerine-Rocket-42' };
@@ -111,9 +113,14 @@ export const DEFAULT_PROVIDERS: FakeRegistryProvider[] = [
  */
 export async function startUiServer(opts: { providers?: FakeRegistryProvider[]; env?: Record<string, string> } = {}): Promise<UiServer> {
   const setup = await loadSetup(opts.providers ?? DEFAULT_PROVIDERS);
-  const env = { ...setup.env, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_AUTH_BCRYPT_COST: '10', ...opts.env };
+  let archives: StaticServer | undefined;
   let serve: ServeProcess | undefined;
   try {
+    archives = await serveModuleArchive(setup);
+    // The mirror trusts the fake registry and the archive host, as an operator would with NODE_EXTRA_CA_CERTS.
+    const upstreamCas = path.join(setup.dir, 'upstream-cas.pem');
+    fs.writeFileSync(upstreamCas, `${setup.registry.caPem}\n${archives.caPem}\n`);
+    const env = { ...setup.env, NODE_EXTRA_CA_CERTS: upstreamCas, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_AUTH_BCRYPT_COST: '10', ...opts.env };
     const created = await runCli(['create-admin', '--username', ADMIN.username], env, { cwd: setup.dir, input: `${ADMIN.password}\n`, timeoutMs: 30_000 });
     if (created.code !== 0) throw new Error(`create-admin failed: ${created.stderr}`);
     serve = await startServe(env, { cwd: setup.dir });
@@ -147,14 +154,29 @@ export async function startUiServer(opts: { providers?: FakeRegistryProvider[]; 
       request: (method, p, headers) => request(method, new URL(p.replace(/^\//, ''), url), undefined, headers),
       async close() {
         await started.stop();
+        await archives?.close();
         await setup.close();
       },
     };
   } catch (err) {
     await serve?.stop();
+    await archives?.close();
     await setup.close();
     throw err;
   }
+}
+
+/** The module the upstream offers: acme/network/aws 1.0.0, an https tarball with one top-level directory. */
+export const MODULE = { source: 'acme/network/aws', version: '1.0.0' };
+
+async function serveModuleArchive(setup: LoadSetup): Promise<StaticServer> {
+  const root = path.join(setup.dir, 'archives');
+  fs.mkdirSync(root);
+  const tree = { 'network-1.0.0/main.tf': 'output "vpc" { value = "vpc" }\n', 'network-1.0.0/variables.tf': 'variable "cidr" {\n  default = "10.0.0.0/16"\n}\n' };
+  fs.writeFileSync(path.join(root, 'network-1.0.0.tar.gz'), tarGz(Object.entries(tree).map(([name, content]) => ({ name, content }))));
+  const archives = await startStaticServer(root);
+  setup.registry.addModule({ namespace: 'acme', name: 'network', system: 'aws', versions: { [MODULE.version]: `${archives.url}network-1.0.0.tar.gz//*` } });
+  return archives;
 }
 
 type Request = (method: string, url: URL, body?: string, headers?: Record<string, string>) => Promise<{ status: number; text: string }>;
