@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { FakeRegistryProvider } from '../fixtures/fake-registry.js';
-import { ADMIN, browserSkipReason, openBrowser, startUiServer, waitForJob, type UiServer } from './harness.js';
+import { ADMIN, MODULE, browserSkipReason, openBrowser, startUiServer, waitForJob, type UiServer } from './harness.js';
 import { open, signIn, waitForDashboardData } from './pages.js';
 
 const outDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/ui');
@@ -24,7 +24,7 @@ const SAMPLE: FakeRegistryProvider[] = [
   { namespace: 'integrations', type: 'github', versions: { '6.4.0': ['linux_amd64'] } },
 ];
 
-async function seed(server: UiServer): Promise<{ providerId: number; jobId: number }> {
+async function seed(server: UiServer): Promise<{ providerId: number; jobId: number; moduleId: number }> {
   const load = (text: string) => server.api('POST', '/providers/load', text, 'text/plain');
   const defs = (source: string, versions: string[], platforms = PLATFORMS) =>
     `provider "${source}" {\n  versions  = ${JSON.stringify(versions)}\n  platforms = ${JSON.stringify(platforms)}\n}\n`;
@@ -33,7 +33,7 @@ async function seed(server: UiServer): Promise<{ providerId: number; jobId: numb
     defs('hashicorp/aws', ['~> 5.80']),
     defs('hashicorp/google', ['>= 6.10']) + defs('hashicorp/kubernetes', ['2.33.0']),
     defs('hashicorp/random', ['~> 3.6']),
-    defs('integrations/github', ['6.4.0'], ['linux_amd64']),
+    defs('integrations/github', ['6.4.0'], ['linux_amd64']) + `module "${MODULE.source}" {\n  versions = ["${MODULE.version}"]\n}\n`,
   ]) {
     const r = await load(text);
     if (r.status !== 202) throw new Error(`load: ${r.status} ${JSON.stringify(r.json)}`);
@@ -65,7 +65,8 @@ async function seed(server: UiServer): Promise<{ providerId: number; jobId: numb
     const archive = new URL(archives[platform]!.url, versionDoc);
     for (let n = 0; n < times; n++) await server.get(archive.pathname);
   }
-  return { providerId: aws.id, jobId: jobs[0]! };
+  const moduleId = ((await server.api('GET', '/modules?limit=1')).json.items[0] as { id: number }).id;
+  return { providerId: aws.id, jobId: jobs[0]!, moduleId };
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   const server = await startUiServer({ providers: SAMPLE });
   try {
-    const { providerId, jobId } = await seed(server);
+    const { providerId, jobId, moduleId } = await seed(server);
     const wide = await openBrowser();
     try {
       const page = await wide.context.newPage();
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
         ['users', 'users', (p) => p.locator('table tbody tr').first().waitFor()],
         ['tokens', 'tokens', (p) => p.locator('table tbody tr').first().waitFor()],
         ['config', 'config', (p) => p.locator('table tbody tr').first().waitFor()],
+        ['modules', 'modules', (p) => p.locator('table tbody tr').first().waitFor()],
+        [`modules/${moduleId}`, 'module-detail', (p) => p.locator('table tbody tr').first().waitFor()],
       ];
       for (const [uiPath, name, ready] of views) {
         await open(page, server.url, uiPath);
