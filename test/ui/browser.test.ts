@@ -257,10 +257,8 @@ serial('a viewer signs in and finds no mutating control on any page they can rea
   }
 });
 
-// Known gap: after a full page load the router decides before the session's role is known (main.ts loads
-// it without waiting), so a viewer who types /ui/load gets the load form; the server refuses the load (403).
-// When the router waits for the role, this passes and ava asks for `.failing` to go.
-(skip ? test.serial.skip : test.serial.failing)('a viewer who asks for the load page by address is not offered its form', async (t) => {
+// After a full page load the router waits for the session's role before it decides on a page for some roles.
+(skip ? test.serial.skip : test.serial)('a viewer who asks for the load page by address is not offered its form', async (t) => {
   t.timeout(15_000);
   const { page, server } = t.context;
   await open(page, server.url, 'load');

@@ -33,13 +33,17 @@ export function buildRouter(history: RouterHistory = createWebHistory('/ui/')): 
       { path: '/:rest(.*)*', name: 'not-found', component: () => import('../views/NotFound.vue') },
     ],
   });
-  router.beforeEach((to) => {
+  router.beforeEach(async (to) => {
     const session = useSession();
     if (to.name === 'login' && session.signedIn) return { path: '/' };
     if (to.meta.public) return true;
     if (!session.signedIn) return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } };
+    // After a full page load the role is not known yet: wait for it before deciding, or a page typed in by
+    // address would be offered to a role it is not for. A failed lookup (a refused token) ends the session.
+    if (to.meta.roles && !session.me) await session.loadMe().catch(() => undefined);
+    if (!session.signedIn) return { name: 'login', query: { redirect: to.fullPath } };
     // A page for other roles is not offered (the server would refuse its calls anyway).
-    if (to.meta.roles && session.role && !to.meta.roles.includes(session.role)) return { path: '/' };
+    if (to.meta.roles && (!session.role || !to.meta.roles.includes(session.role))) return { path: '/' };
     return true;
   });
   return router;
