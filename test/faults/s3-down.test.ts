@@ -5,25 +5,28 @@ import { runCli, startServe } from '../fixtures/tfmirror.js';
 import { checkInvariants, query, s3Env, spawnCli, storeFor, until } from './harness.js';
 import { startRestartableS3rver } from './s3-outage.js';
 
-const held = { namespace: 'acme', type: 'held', versions: { '1.0.0': ['linux_amd64'] } };
+const held = { namespace: 'acme', type: 'held', versions: { '1.0.0': ['linux_amd64', 'darwin_arm64'] } };
 const later = { namespace: 'acme', type: 'later', versions: { '1.0.0': ['linux_amd64', 'darwin_arm64'] } };
 const defs = (type: string, platforms: string) => `providers:\n  - source: acme/${type}\n    versions: ["1.0.0"]\n    platforms: [${platforms}]\n`;
 
-test('S3 down: held metadata is still served, archives answer 503 with Retry-After, a load retries and finishes when S3 is back, nothing half-written stays', async (t) => {
+test('S3 down: held metadata is still served, archives read before come from the disk cache, others answer 503 with Retry-After, a load retries and finishes when S3 is back, nothing half-written stays', async (t) => {
   const s3 = await startRestartableS3rver();
   t.teardown(() => s3.close());
   const s = await loadSetup([held, later]);
   t.teardown(() => s.close());
   const env = { ...s.env, ...s3Env(s3), TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_SERVER_TLS: 'false', TFM_LOG_LEVEL: 'warn', TFM_JOBS_MAX_ATTEMPTS: '20' };
 
-  const first = await runCli(['load', s.writeDefinitions('held.yaml', defs('held', 'linux_amd64'))], env);
+  const first = await runCli(['load', s.writeDefinitions('held.yaml', defs('held', 'linux_amd64, darwin_arm64'))], env);
   t.is(first.code, 0, first.stdout + first.stderr);
   const serve = await startServe(env);
   t.teardown(() => void serve.stop());
   const base = `${serve.url}registry.terraform.io/acme/held/`;
   const versionDoc = (await (await fetch(`${base}1.0.0.json`)).json()) as { archives: Record<string, { url: string }> };
   const archiveUrl = new URL(versionDoc.archives.linux_amd64!.url, `${base}1.0.0.json`).toString();
-  t.is((await fetch(archiveUrl)).status, 200, 'the archive streams while S3 is up');
+  const unreadUrl = new URL(versionDoc.archives.darwin_arm64!.url, `${base}1.0.0.json`).toString();
+  const first200 = await fetch(archiveUrl);
+  t.is(first200.status, 200, 'the archive streams while S3 is up');
+  await first200.arrayBuffer(); // read to the end: the disk cache now holds it
 
   await s3.stop();
   const index = await fetch(`${base}index.json`);
@@ -31,8 +34,11 @@ test('S3 down: held metadata is still served, archives answer 503 with Retry-Aft
   t.deepEqual(await index.json(), { versions: { '1.0.0': {} } });
   const version = await fetch(`${base}1.0.0.json`);
   t.is(version.status, 200, '{version}.json from the database');
-  const archive = await fetch(archiveUrl);
-  t.is(archive.status, 503, 'an archive read while S3 is down is unavailable, not a 500 or 404');
+  const cached = await fetch(archiveUrl);
+  t.is(cached.status, 200, 'an archive read before S3 went down is served from the disk cache');
+  t.is(createHash('sha256').update(Buffer.from(await cached.arrayBuffer())).digest('hex'), s.registry.release('acme', 'held', '1.0.0').packages.get('linux_amd64')!.sha256);
+  const archive = await fetch(unreadUrl);
+  t.is(archive.status, 503, 'an archive not cached, read while S3 is down, is unavailable, not a 500 or 404');
   t.regex(archive.headers.get('retry-after') ?? '', /^\d+$/);
   t.is((await fetch(`${serve.url}readyz`)).status, 503, 'not ready without its store');
   t.is((await fetch(`${serve.url}healthz`)).status, 200, 'but alive: no restart would help');
@@ -54,7 +60,7 @@ test('S3 down: held metadata is still served, archives answer 503 with Retry-Aft
   t.is(createHash('sha256').update(bytes).digest('hex'), s.registry.release('acme', 'held', '1.0.0').packages.get('linux_amd64')!.sha256);
   await serve.stop();
 
-  const result = await checkInvariants(s, storeFor(s, s3), 3);
+  const result = await checkInvariants(s, storeFor(s, s3), 4);
   t.deepEqual(result.problems, []);
   t.log(`${result.objectsChecked} objects read back and hashed; sweep removed ${result.sweep.deleted} orphans; ${result.objectsAfterSweep} objects left, all named by rows`);
 });
