@@ -7,10 +7,10 @@
 
 import { formatModuleAddress, parseModuleAddress } from '../../modules/address.js';
 import type { ModuleAddress } from '../../modules/ports.js';
-import { describe, type Located, type LocatedEntry } from './located.js';
+import type { Located } from './located.js';
 import type { Problems } from './problems.js';
-import { attempt, readLatest, readVersions, stringOf, type ProviderEntry } from './schema.js';
-import type { ModuleDefinition, Position } from './types.js';
+import { attempt, entryKeys, readEntries, readLatest, readVersions, stringOf, type ProviderEntry } from './schema.js';
+import type { ModuleDefinition } from './types.js';
 
 export type ModuleEntry = ProviderEntry;
 
@@ -19,48 +19,23 @@ const KEYS_IN_BLOCK = ['versions', 'latest'] as const;
 
 /** Validates every entry, reporting all problems; returns definitions in entry order. */
 export function readModules(entries: readonly ModuleEntry[], problems: Problems): ModuleDefinition[] {
-  const out: ModuleDefinition[] = [];
-  const seen = new Map<string, Position>();
-  for (const entry of entries) {
-    const def = readModule(entry, problems);
-    if (!def) continue;
-    const first = seen.get(def.source);
-    if (first) {
-      const at = sourceNode(entry)?.pos ?? entry.node.pos;
-      problems.add(at, entry.path, `duplicate module ${def.source} (first defined at line ${first.line})`);
-      continue;
-    }
-    seen.set(def.source, entry.node.pos);
-    out.push(def);
-  }
-  return out;
-}
-
-function sourceNode(entry: ModuleEntry): Located | undefined {
-  if (entry.label) return entry.label;
-  return entry.node.kind === 'map' ? entry.node.entries.find((e) => e.key === 'source')?.value : undefined;
+  return readEntries(entries, problems, 'module', readModule);
 }
 
 function readModule(entry: ModuleEntry, problems: Problems): ModuleDefinition | undefined {
   const { node, path } = entry;
-  const allowed = entry.label ? KEYS_IN_BLOCK : KEYS_WITH_SOURCE;
-  if (node.kind !== 'map') {
-    problems.add(node.pos, path, `expected a mapping with keys ${allowed.join(', ')}, got ${describe(node)}`);
-    return undefined;
-  }
   const before = problems.count;
-  const values = new Map<string, LocatedEntry>();
-  for (const e of node.entries) {
-    if ((allowed as readonly string[]).includes(e.key)) values.set(e.key, e);
-    // A Terraform configuration's `module "vpc" { source = … }` is the usual mix-up: say what this file wants.
-    else if (entry.label && e.key === 'source') problems.add(e.keyPos, `${path}.${e.key}`, `unknown key; the block label is the module's source address, e.g. module "terraform-aws-modules/vpc/aws" { versions = [...] }`);
-    else problems.add(e.keyPos, `${path}.${e.key}`, `unknown key; allowed keys: ${allowed.join(', ')}`);
-  }
-  const sourceValue = entry.label ?? values.get('source')?.value;
-  if (!sourceValue) problems.add(node.pos, path, 'missing required key "source"');
+  // A Terraform configuration's `module "vpc" { source = … }` is the usual mix-up: say what this file wants.
+  const explain = (key: string): string | undefined =>
+    entry.label && key === 'source'
+      ? `unknown key; the block label is the module's source address, e.g. module "terraform-aws-modules/vpc/aws" { versions = [...] }`
+      : undefined;
+  const keys = entryKeys(entry, { withSource: KEYS_WITH_SOURCE, inBlock: KEYS_IN_BLOCK }, problems, explain);
+  if (!keys) return undefined;
+  const { values, required } = keys;
+  const sourceValue = entry.label ?? required('source');
   const address = sourceValue && readSource(sourceValue, entry.label ? path : `${path}.source`, problems);
-  const versionsValue = values.get('versions')?.value;
-  if (!versionsValue) problems.add(node.pos, path, 'missing required key "versions"');
+  const versionsValue = required('versions');
   const versions = versionsValue && readVersions(versionsValue, `${path}.versions`, problems);
   const latestValue = values.get('latest')?.value;
   const latest = latestValue && readLatest(latestValue, `${path}.latest`, problems);

@@ -27,15 +27,28 @@ const KEYS_IN_BLOCK = ['versions', 'latest', 'platforms'] as const;
 
 /** Validates every entry, reporting all problems; returns definitions in entry order. */
 export function readProviders(entries: readonly ProviderEntry[], problems: Problems): ProviderDefinition[] {
-  const out: ProviderDefinition[] = [];
+  return readEntries(entries, problems, 'provider', readProvider);
+}
+
+/**
+ * Reads each entry with `read` and drops a source seen before, reporting where it was first defined: providers
+ * and modules share this so a repeated entry reads the same whichever kind it is.
+ */
+export function readEntries<T extends { source: string }>(
+  entries: readonly ProviderEntry[],
+  problems: Problems,
+  kind: string,
+  read: (entry: ProviderEntry, problems: Problems) => T | undefined,
+): T[] {
+  const out: T[] = [];
   const seen = new Map<string, Position>();
   for (const entry of entries) {
-    const def = readProvider(entry, problems);
+    const def = read(entry, problems);
     if (!def) continue;
     const first = seen.get(def.source);
     if (first) {
       const at = sourceNode(entry)?.pos ?? entry.node.pos;
-      problems.add(at, entry.path, `duplicate provider ${def.source} (first defined at line ${first.line})`);
+      problems.add(at, entry.path, `duplicate ${kind} ${def.source} (first defined at line ${first.line})`);
       continue;
     }
     seen.set(def.source, entry.node.pos);
@@ -49,24 +62,47 @@ function sourceNode(entry: ProviderEntry): Located | undefined {
   return entry.node.kind === 'map' ? entry.node.entries.find((e) => e.key === 'source')?.value : undefined;
 }
 
-function readProvider(entry: ProviderEntry, problems: Problems): ProviderDefinition | undefined {
+/** An entry's keys once checked against `allowed`, with a lookup that reports a missing required one. */
+export interface EntryKeys {
+  values: Map<string, LocatedEntry>;
+  required(key: string): Located | undefined;
+}
+
+/**
+ * Checks that an entry is a mapping of only `allowed` keys (the block form drops `source`, which is its label),
+ * reporting each stranger; `explain` may give a key a better message than the list of allowed ones.
+ */
+export function entryKeys(
+  entry: ProviderEntry,
+  allowed: { withSource: readonly string[]; inBlock: readonly string[] },
+  problems: Problems,
+  explain: (key: string) => string | undefined = () => undefined,
+): EntryKeys | undefined {
   const { node, path } = entry;
-  const allowed = entry.label ? KEYS_IN_BLOCK : KEYS_WITH_SOURCE;
+  const keys = entry.label ? allowed.inBlock : allowed.withSource;
   if (node.kind !== 'map') {
-    problems.add(node.pos, path, `expected a mapping with keys ${allowed.join(', ')}, got ${describe(node)}`);
+    problems.add(node.pos, path, `expected a mapping with keys ${keys.join(', ')}, got ${describe(node)}`);
     return undefined;
   }
-  const before = problems.count;
   const values = new Map<string, LocatedEntry>();
   for (const e of node.entries) {
-    if ((allowed as readonly string[]).includes(e.key)) values.set(e.key, e);
-    else problems.add(e.keyPos, `${path}.${e.key}`, `unknown key; allowed keys: ${allowed.join(', ')}`);
+    if (keys.includes(e.key)) values.set(e.key, e);
+    else problems.add(e.keyPos, `${path}.${e.key}`, explain(e.key) ?? `unknown key; allowed keys: ${keys.join(', ')}`);
   }
   const required = (key: string): Located | undefined => {
     const found = values.get(key)?.value;
     if (!found) problems.add(node.pos, path, `missing required key "${key}"`);
     return found;
   };
+  return { values, required };
+}
+
+function readProvider(entry: ProviderEntry, problems: Problems): ProviderDefinition | undefined {
+  const { node, path } = entry;
+  const before = problems.count;
+  const keys = entryKeys(entry, { withSource: KEYS_WITH_SOURCE, inBlock: KEYS_IN_BLOCK }, problems);
+  if (!keys) return undefined;
+  const { values, required } = keys;
   const sourceValue = entry.label ?? required('source');
   const address = sourceValue && readSource(sourceValue, entry.label ? path : `${path}.source`, problems);
   const versionsValue = required('versions');
