@@ -68,6 +68,8 @@ test('the serve banner prints both forms with the serving URL', async (t) => {
   t.regex(banner, /host "registry\.terraform\.io" \{\s+services = \{\s+"providers\.v1" = "https:\/\/localhost:8443\/hosts\/registry\.terraform\.io\/v1\/providers\/"/);  t.regex(banner, /Pull-through is on for registry\.terraform\.io\/\*\/\*, registry\.opentofu\.org\/\*\/\*/, 'the default says it fills itself');
   const off = await loadConfig({ env: { TFM_DATA_DIR: '/nonexistent', TFM_PULL_THROUGH_ENABLED: 'false' }, cwd: os.tmpdir() });
   t.notRegex(gettingStarted({ url: 'https://localhost:8443/' } as Serving, off), /Pull-through/);
+  t.regex(banner, /Admin web UI: https:\/\/localhost:8443\/ui\//, 'the banner names the web UI');
+  t.regex(gettingStarted({ url: 'https://localhost:8443/', adminUrl: 'https://127.0.0.1:9090/' } as Serving, config), /Admin web UI: https:\/\/127\.0\.0\.1:9090\/ui\//, 'on the admin listener when there is one');
 });
 
 async function serveOver(t: { teardown(fn: () => void): void }, env: Record<string, string> = {}): Promise<Serving> {

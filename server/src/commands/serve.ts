@@ -235,6 +235,12 @@ export function gettingStarted(serving: Serving, config: Config): string {
   if (config.pullThrough.enabled) {
     lines.push('', `Pull-through is on for ${config.pullThrough.include.join(', ')}: a provider's or module's first install fetches it from its registry, later ones are served from here.`);
   }
-  lines.push('', `Add providers with: tfmirror import DIR   (a directory written by 'terraform providers mirror DIR')`, '');
+  lines.push(
+    '',
+    `Admin web UI: ${serving.adminUrl ?? serving.url}ui/   (sign in with a user from: tfmirror create-admin --username NAME)`,
+    '',
+    `Add providers with: tfmirror import DIR   (a directory written by 'terraform providers mirror DIR')`,
+    '',
+  );
   return lines.join('\n');
 }
