@@ -20,6 +20,7 @@ import zlib from 'node:zlib';
 import tarStream from 'tar-stream';
 import yauzl from 'yauzl';
 import { DomainError, IntegrityError, InvalidInput, LimitExceeded } from '../errors.js';
+import { isSystemError, METHOD_DEFLATED, METHOD_STORED, notAValidZip, openZip, S_IFLNK, S_IFMT, utf8Name } from '../packages/zip-open.js';
 import { abortError } from '../storage/streaming.js';
 
 // tar-stream's entries are streamx readables; their async iteration is not in its type declarations.
@@ -252,35 +253,22 @@ function tarError(err: unknown): unknown {
   return new IntegrityError(`not a valid tar.gz archive: ${message}`, { cause: err });
 }
 
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
-const METHOD_STORED = 0;
-const METHOD_DEFLATED = 8;
 
 async function extractZip(file: string, tree: TreeWriter, limits: ModuleLimits, opts: ExtractOptions): Promise<void> {
   const { signal } = opts;
   let zipfile: yauzl.ZipFile;
   try {
-    zipfile = await yauzl.openPromise(file, {
-      lazyEntries: true,
-      autoClose: false,
-      // Names are decoded and vetted here (UTF-8 only), so yauzl's own rewriting of "\" to "/" never applies.
-      decodeStrings: false,
-      validateEntrySizes: true,
-      strictFileNames: true,
-    });
+    zipfile = await openZip(
+      file,
+      limits.maxEntries,
+      (count) => `module archive has ${count} entries, more than the limit of ${limits.maxEntries} (limits.module_max_entries)`,
+    );
   } catch (err) {
     throw zipError(err, signal);
   }
   try {
-    // From the end-of-central-directory record: refused before walking its headers.
-    if (zipfile.entryCount > limits.maxEntries) {
-      throw new LimitExceeded(
-        `module archive has ${zipfile.entryCount} entries, more than the limit of ${limits.maxEntries} (limits.module_max_entries)`,
-      );
-    }
     const entries: yauzl.Entry[] = [];
     let declared = 0;
     for await (const entry of zipfile.eachEntry()) {
@@ -336,20 +324,13 @@ async function zipEntry(zipfile: yauzl.ZipFile, entry: yauzl.Entry, tree: TreeWr
 }
 
 function zipName(entry: yauzl.Entry): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(entry.fileNameRaw);
-  } catch {
+  const name = utf8Name(entry);
+  if (name === undefined) {
     throw new InvalidInput(`entry ${JSON.stringify(entry.fileNameRaw.toString('latin1'))} has a name that is not valid UTF-8`);
   }
+  return name;
 }
 
 function zipError(err: unknown, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted) return abortError(signal);
-  if (err instanceof DomainError || isSystemError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new IntegrityError(`not a valid zip archive: ${message}`, { cause: err });
-}
-
-function isSystemError(err: unknown): boolean {
-  return err instanceof Error && 'syscall' in err && typeof (err as NodeJS.ErrnoException).code === 'string';
+  return signal?.aborted ? abortError(signal) : notAValidZip(err);
 }

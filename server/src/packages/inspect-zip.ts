@@ -26,6 +26,7 @@ import yauzl from 'yauzl';
 import { DomainError, IntegrityError, LimitExceeded } from '../errors.js';
 import { h1FromEntries } from '../providers/hashes.js';
 import { crc32 } from './crc32.js';
+import { isSystemError, METHOD_DEFLATED, METHOD_STORED, notAValidZip, openZip, S_IFLNK, S_IFMT, utf8Name } from './zip-open.js';
 
 export interface InspectZipLimits {
   /** Most central-directory entries accepted (directories included). */
@@ -65,8 +66,6 @@ export interface ZipInspection {
 /** Small entries compress well legitimately (e.g. a LICENSE of spaces); only large ones can hurt. */
 const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
-const METHOD_STORED = 0;
-const METHOD_DEFLATED = 8;
 
 interface CheckedEntry {
   entry: yauzl.Entry;
@@ -81,29 +80,15 @@ export async function inspectZip(
   signal?.throwIfAborted();
   let zipfile: yauzl.ZipFile;
   try {
-    zipfile = await yauzl.openPromise(path, {
-      lazyEntries: true,
-      // Data is read after the whole central directory has been checked, so
-      // the file must stay open past the 'end' of entry iteration; we close it
-      // ourselves in `finally`.
-      autoClose: false,
-      decodeStrings: false,
-      validateEntrySizes: true,
-      // No effect while decodeStrings is false; kept so that flipping it
-      // could never silently turn "\" into "/".
-      strictFileNames: true,
-    });
+    zipfile = await openZip(
+      path,
+      limits.maxEntries,
+      (count) => `zip archive has ${count} entries, more than the limit of ${limits.maxEntries}`,
+    );
   } catch (err) {
     throw classifyError(err, signal);
   }
   try {
-    // The count comes from the end-of-central-directory record: refuse before
-    // walking 65k+ headers.
-    if (zipfile.entryCount > limits.maxEntries) {
-      throw new LimitExceeded(
-        `zip archive has ${zipfile.entryCount} entries, more than the limit of ${limits.maxEntries}`,
-      );
-    }
     const checked = await readCentralDirectory(zipfile, limits, signal);
     const files: ZipEntryDigest[] = [];
     let uncompressedBytes = 0;
@@ -186,9 +171,6 @@ async function readCentralDirectory(
   return checked;
 }
 
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
-
 /**
  * Unix mode bits live in the high half of the external attributes. Checked
  * whatever the "made by" system says: extractors such as bsdtar honour them anyway.
@@ -199,12 +181,9 @@ function isSymlinkEntry(entry: yauzl.Entry): boolean {
 
 /** Decodes and vets a raw entry name; anything an extractor could write outside its target is refused. */
 function entryName(entry: yauzl.Entry): string {
-  const raw = entry.fileNameRaw;
-  let name: string;
-  try {
-    name = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch {
-    throw new IntegrityError(`unsafe entry name ${JSON.stringify(raw.toString('latin1'))}: not valid UTF-8`);
+  const name = utf8Name(entry);
+  if (name === undefined) {
+    throw new IntegrityError(`unsafe entry name ${JSON.stringify(entry.fileNameRaw.toString('latin1'))}: not valid UTF-8`);
   }
   const why = unsafeNameReason(name);
   if (why !== undefined) throw new IntegrityError(`unsafe entry name ${JSON.stringify(name)}: ${why}`);
@@ -286,12 +265,5 @@ function entryError(err: unknown, label: string, signal?: AbortSignal): unknown 
 
 /** Anything yauzl or zlib reject is a malformed archive; file-system errors stay what they are. */
 function classifyError(err: unknown, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted) return signal.reason;
-  if (err instanceof DomainError || isSystemError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new IntegrityError(`not a valid zip archive: ${message}`, { cause: err });
-}
-
-function isSystemError(err: unknown): boolean {
-  return err instanceof Error && 'syscall' in err && typeof (err as NodeJS.ErrnoException).code === 'string';
+  return signal?.aborted ? signal.reason : notAValidZip(err);
 }
