@@ -6,13 +6,12 @@
  */
 
 import type { JobItemKey } from '../db/jobs.js';
-import { InvalidInput, NotFound } from '../errors.js';
+import { InvalidInput } from '../errors.js';
 import type { ModuleAddress, ModuleUpstream, ModuleVersionRow } from '../modules/ports.js';
-import { matches } from '../providers/constraints.js';
-import { selectVersions, type Definitions, type ModuleDefinition } from '../providers/definitions/index.js';
+import type { Definitions, ModuleDefinition } from '../providers/definitions/index.js';
 import { isValidVersion } from '../providers/version.js';
 import type { ProviderRegistry } from '../upstream/registry.js';
-import { isUnreachable, prepareProviderPlan, type HeldVersions, type LoadPlan, type PreparedPlan } from './plan.js';
+import { eachOfferedVersion, offerOf, prepareProviderPlan, type HeldVersions, type LoadPlan, type Offered, type PreparedPlan } from './plan.js';
 
 /** A module item's platform: none. */
 export const MODULE_PLATFORM = '';
@@ -87,18 +86,10 @@ export function prepareModulePlan(
   return async (signal) => {
     const plan: LoadPlan = { items: [], problems: [], notices: [] };
     const offers = await Promise.all(
-      definitions.map(async (d, i): Promise<{ versions: Set<string>; from: 'upstream' | 'held' }> => {
+      definitions.map(async (d, i): Promise<Offered<Set<string>>> => {
         const upstream = upstreams[i];
-        if (!upstream) return { versions: heldOf[i]!, from: 'held' };
-        try {
-          const listed = await upstream.listVersions(d.address, signal);
-          return { versions: new Set(listed.filter(isValidVersion)), from: 'upstream' };
-        } catch (err) {
-          if (err instanceof NotFound) throw new InvalidInput(err.message);
-          if (!held || !isUnreachable(err)) throw err;
-          plan.notices.push(`${d.source}: upstream unreachable (${(err as Error).message}); resolved against held versions`);
-          return { versions: heldOf[i]!, from: 'held' };
-        }
+        const list = upstream && (async () => new Set((await upstream.listVersions(d.address, signal)).filter(isValidVersion)));
+        return offerOf(d.source, list, heldOf[i]!, held !== undefined, plan.notices);
       }),
     );
     const seen = new Set<string>();
@@ -107,22 +98,11 @@ export function prepareModulePlan(
   };
 }
 
-function addModuleItems(plan: LoadPlan, seen: Set<string>, def: ModuleDefinition, offer: { versions: Set<string>; from: 'upstream' | 'held' }): void {
-  const chosen = selectVersions(def, [...offer.versions]);
-  for (const selector of def.versions) {
-    const constraint = selector.constraint;
-    if (constraint && !chosen.some((v) => matches(constraint, v))) {
-      plan.problems.push(`${def.source}: no ${offer.from} version matches "${selector.text}"`);
-    }
-  }
-  for (const version of chosen) {
-    if (!offer.versions.has(version)) {
-      plan.problems.push(offer.from === 'upstream' ? `${def.source}: version ${version} is not offered upstream` : `${def.source}: version ${version} is not held`);
-      continue;
-    }
+function addModuleItems(plan: LoadPlan, seen: Set<string>, def: ModuleDefinition, offer: Offered<Set<string>>): void {
+  eachOfferedVersion(plan, def, offer, (version) => {
     const key = `${def.source} ${version}`;
-    if (seen.has(key)) continue;
+    if (seen.has(key)) return;
     seen.add(key);
     plan.items.push({ source: def.source, version, platform: MODULE_PLATFORM });
-  }
+  });
 }

@@ -42,7 +42,12 @@ export function heldVersionsIn(providers: Pick<ProviderRepository, 'findProvider
 }
 
 /** Where a definition's versions were resolved; decides the wording of its problems. */
-type Offer = { versions: Map<string, Set<string>>; from: 'upstream' | 'held' };
+export interface Offered<V> {
+  versions: V;
+  from: 'upstream' | 'held';
+}
+/** A provider's offer: version → platforms. */
+type Offer = Offered<Map<string, Set<string>>>;
 
 /**
  * Resolves provider definitions into the exact (source, version, platform)
@@ -94,16 +99,11 @@ export function prepareProviderPlan(
     const offers = await Promise.all(
       definitions.map(async (d, i): Promise<Offer> => {
         const upstream = registries[i];
-        if (!upstream) return { versions: heldOf[i]!, from: 'held' };
-        try {
-          const list = await upstream.listVersions(d.address.namespace, d.address.type, signal);
-          return { versions: new Map(list.versions.map((v) => [v.version, new Set(v.platforms.map(formatPlatform))])), from: 'upstream' };
-        } catch (err) {
-          if (err instanceof NotFound) throw new InvalidInput(err.message);
-          if (!held || !isUnreachable(err)) throw err;
-          plan.notices.push(`${d.source}: upstream unreachable (${(err as Error).message}); resolved against held versions`);
-          return { versions: heldOf[i]!, from: 'held' };
-        }
+        const list = upstream && (async () => {
+          const listed = await upstream.listVersions(d.address.namespace, d.address.type, signal);
+          return new Map(listed.versions.map((v) => [v.version, new Set(v.platforms.map(formatPlatform))]));
+        });
+        return offerOf(d.source, list, heldOf[i]!, held !== undefined, plan.notices);
       }),
     );
     const seen = new Set<string>();
@@ -113,20 +113,8 @@ export function prepareProviderPlan(
 }
 
 function addItems(plan: LoadPlan, seen: Set<string>, def: ProviderDefinition, offer: Offer): void {
-  const where = offer.from === 'upstream' ? 'upstream' : 'held';
-  const chosen = selectVersions(def, [...offer.versions.keys()]);
-  for (const selector of def.versions) {
-    const constraint = selector.constraint;
-    if (constraint && !chosen.some((v) => matches(constraint, v))) {
-      plan.problems.push(`${def.source}: no ${where} version matches "${selector.text}"`);
-    }
-  }
-  for (const version of chosen) {
-    const platforms = offer.versions.get(version);
-    if (!platforms) {
-      plan.problems.push(offer.from === 'upstream' ? `${def.source}: version ${version} is not offered upstream` : `${def.source}: version ${version} is not held`);
-      continue;
-    }
+  eachOfferedVersion(plan, def, offer, (version) => {
+    const platforms = offer.versions.get(version)!;
     for (const p of def.platforms) {
       const platform = formatPlatform(p);
       if (!platforms.has(platform)) {
@@ -138,7 +126,7 @@ function addItems(plan: LoadPlan, seen: Set<string>, def: ProviderDefinition, of
       seen.add(key);
       plan.items.push({ source: def.source, version, platform, ...(def.hashes && def.hashes.length > 0 ? { hashes: def.hashes } : {}) });
     }
-  }
+  });
 }
 
 function allExactAndHeld(def: ProviderDefinition, held: ReadonlyMap<string, ReadonlySet<string>>): boolean {
@@ -147,6 +135,56 @@ function allExactAndHeld(def: ProviderDefinition, held: ReadonlyMap<string, Read
     const platforms = held.get(s.exact);
     return platforms !== undefined && def.platforms.every((p) => platforms.has(formatPlatform(p)));
   });
+}
+
+/**
+ * One definition's offer, for providers and modules alike: the held versions
+ * when it needs no request (`list` undefined), else its upstream's list. An
+ * upstream that does not know it is a mistake in the definitions; one that is
+ * unreachable falls back to the held versions, when the planner knows them,
+ * with a notice.
+ */
+export async function offerOf<V>(
+  source: string,
+  list: (() => Promise<V>) | undefined,
+  held: V,
+  canFallBack: boolean,
+  notices: string[],
+): Promise<Offered<V>> {
+  if (!list) return { versions: held, from: 'held' };
+  try {
+    return { versions: await list(), from: 'upstream' };
+  } catch (err) {
+    if (err instanceof NotFound) throw new InvalidInput(err.message);
+    if (!canFallBack || !isUnreachable(err)) throw err;
+    notices.push(`${source}: upstream unreachable (${(err as Error).message}); resolved against held versions`);
+    return { versions: held, from: 'held' };
+  }
+}
+
+/**
+ * Calls `each` with every version selected for a definition that its offer
+ * has, newest first; a constraint nothing matches and a selected version the
+ * offer lacks are problems (in version order with whatever `each` reports),
+ * worded by where the versions came from.
+ */
+export function eachOfferedVersion(
+  plan: LoadPlan,
+  def: Pick<ProviderDefinition, 'source' | 'versions' | 'latest'>,
+  offer: Offered<{ has(version: string): boolean; keys(): IterableIterator<string> }>,
+  each: (version: string) => void,
+): void {
+  const chosen = selectVersions(def, [...offer.versions.keys()]);
+  for (const selector of def.versions) {
+    const constraint = selector.constraint;
+    if (constraint && !chosen.some((v) => matches(constraint, v))) {
+      plan.problems.push(`${def.source}: no ${offer.from} version matches "${selector.text}"`);
+    }
+  }
+  for (const version of chosen) {
+    if (offer.versions.has(version)) each(version);
+    else plan.problems.push(offer.from === 'upstream' ? `${def.source}: version ${version} is not offered upstream` : `${def.source}: version ${version} is not held`);
+  }
 }
 
 /** Failures that say nothing about the request: the upstream is down, slow, backing off or broken. */
