@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapedGauges, scrapedTotals } from './scraped.js';
 
 /** What the archive disk cache reports (CachedArchiveStore.stats), restated so metrics depend on a shape, not on storage. */
 export interface DiskCacheSnapshot {
@@ -19,29 +20,8 @@ export interface DiskCacheSnapshot {
 
 /** Series computed at scrape time from `read` (undefined: no disk cache or the source failed; the series keep their values). */
 export function registerDiskCacheMetrics(registry: Registry, read: () => DiskCacheSnapshot | undefined): void {
-  const registers = [registry];
-  const total = (name: string, help: string, pick: (s: DiskCacheSnapshot) => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const s = read();
-        if (!s) return;
-        this.reset();
-        this.inc(pick(s));
-      },
-    });
-  const gauge = (name: string, help: string, pick: (s: DiskCacheSnapshot) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        const s = read();
-        if (s) this.set(pick(s));
-      },
-    });
+  const total = scrapedTotals(registry, read);
+  const gauge = scrapedGauges(registry, read);
   total('archive_disk_cache_hits_total', 'Archive reads answered from the local disk cache', (s) => s.hits);
   total('archive_disk_cache_misses_total', 'Archive reads the disk cache did not hold (each waits for a fill, or streams from the store)', (s) => s.misses);
   total('archive_disk_cache_fills_total', 'Archives copied from object storage into the disk cache (one GET each)', (s) => s.fills);

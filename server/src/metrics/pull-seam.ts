@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { scrapedGauges, scrapedTotals } from './scraped.js';
 
 /**
  * What the read path's miss seam (PullThrough.stats) and the archive puller
@@ -27,19 +28,7 @@ const ANSWERS = ['hit', 'pulled', 'stale', 'refused', 'failed'] as const;
 /** Series computed at scrape time from `read` (undefined: the source failed, keep the last values). */
 export function registerPullSeamMetrics(registry: Registry, read: () => PullSeamSnapshot | undefined): void {
   const registers = [registry];
-  const total = (name: string, help: string, pick: (s: PullSeamSnapshot) => number | undefined) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const s = read();
-        const v = s && pick(s);
-        if (v === undefined) return;
-        this.reset();
-        this.inc(v);
-      },
-    });
+  const total = scrapedTotals(registry, read);
   const answers = (name: string, help: string, pick: (s: PullSeamSnapshot) => SeamCounts | undefined) =>
     new Counter({
       name,
@@ -73,13 +62,5 @@ export function registerPullSeamMetrics(registry: Registry, read: () => PullSeam
   total('pull_archive_bytes_fetched_total', 'Archive bytes received from upstreams by this process', (s) => s.archives?.bytesFetched);
   total('pull_archive_peer_waits_total', "Pulls that waited for another process's download (lease) instead of starting one", (s) => s.archives?.peerWaits);
   total('pull_archive_integrity_failures_total', 'Archive downloads refused because the bytes failed a check (every caller was cut, nothing stored)', (s) => s.archives?.integrityFailures);
-  new Gauge({
-    name: 'pull_archive_downloads_in_flight',
-    help: 'Upstream archive downloads running now in this process',
-    registers,
-    collect() {
-      const v = read()?.archives?.inFlight;
-      if (v !== undefined) this.set(v);
-    },
-  });
+  scrapedGauges(registry, read)('pull_archive_downloads_in_flight', 'Upstream archive downloads running now in this process', (s) => s.archives?.inFlight);
 }
