@@ -2,7 +2,7 @@ import type { Database } from './database.js';
 import { NotFound } from '../errors.js';
 import type { ModuleAddress, ModuleHolder, ModuleRow, ModuleStatus, ModuleVersionRow } from '../modules/ports.js';
 import { compareVersions, isValidVersion } from '../providers/version.js';
-import type { SetIdentity, SetKind } from './package-holders.js';
+import { holderColumns, holderFromColumns, type HolderColumns, type SetIdentity } from './package-holders.js';
 
 /** What an ingest recorded for a version (the row's other fields start empty). */
 export interface NewModuleVersion {
@@ -57,13 +57,6 @@ const moduleColumns = `id, hostname, namespace, name, system, status, created_at
 const versionColumns = `id, module_id AS moduleId, version, location, source_kind AS sourceKind, git_commit AS "commit", subdir,
   archive_key AS archiveKey, sha256, size, files, download_count AS downloadCount, last_download_at AS lastDownloadAt,
   created_at AS createdAt, drift_commit AS driftCommit, drift_checked_at AS driftCheckedAt`;
-
-interface HolderRow {
-  holderKind: ModuleHolder['kind'];
-  setKind: string;
-  setNamespace: string;
-  setName: string;
-}
 
 interface FilterParams {
   q: string | null;
@@ -130,11 +123,11 @@ export class ModuleRepository {
         `SELECT (SELECT count(*) FROM modules) AS modules, count(*) AS versions, COALESCE(sum(size), 0) AS bytes FROM module_versions`,
       ),
       keyReferenced: db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM module_versions WHERE archive_key = ? LIMIT 1`),
-      addHolder: db.prepare<{ id: number; holderKind: string; setKind: string; setNamespace: string; setName: string }>(
+      addHolder: db.prepare<HolderColumns & { id: number }>(
         `INSERT INTO module_holders (module_version_id, holder_kind, set_kind, set_namespace, set_name)
          VALUES (@id, @holderKind, @setKind, @setNamespace, @setName) ON CONFLICT DO NOTHING`,
       ),
-      holdersOf: db.prepare<[number], HolderRow>(
+      holdersOf: db.prepare<[number], HolderColumns>(
         `SELECT holder_kind AS holderKind, set_kind AS setKind, set_namespace AS setNamespace, set_name AS setName
            FROM module_holders WHERE module_version_id = ? ORDER BY holder_kind, set_kind, set_namespace, set_name`,
       ),
@@ -241,11 +234,7 @@ export class ModuleRepository {
 
   /** Who holds the version, in a stable order. */
   holdersOf(versionId: number): ModuleHolder[] {
-    return this.stmts.holdersOf.all(versionId).map((r) =>
-      r.holderKind === 'set'
-        ? { kind: 'set', set: { kind: r.setKind as SetKind, namespace: r.setNamespace, name: r.setName } }
-        : { kind: r.holderKind },
-    );
+    return this.stmts.holdersOf.all(versionId).map(holderFromColumns);
   }
 
   /**
@@ -331,11 +320,7 @@ export class ModuleRepository {
   }
 
   private addHolderRow(id: number, h: ModuleHolder): void {
-    this.stmts.addHolder.run(
-      h.kind === 'set'
-        ? { id, holderKind: 'set', setKind: h.set.kind, setNamespace: h.set.namespace, setName: h.set.name }
-        : { id, holderKind: h.kind, setKind: '', setNamespace: '', setName: '' },
-    );
+    this.stmts.addHolder.run({ id, ...holderColumns(h) });
   }
 
   private unreferenced(keys: string[]): string[] {

@@ -32,26 +32,31 @@ export function parseHolder(s: string): PackageHolder {
   return { kind: 'set', set: { kind: m[1] as SetKind, namespace: m[2]!, name: m[3]! } };
 }
 
-interface HolderRow {
+/**
+ * A holder as the holder tables store it (package_holders, module_holders):
+ * the kind, and the set's identity or empty strings, so the unique key also
+ * covers origin holders.
+ */
+export interface HolderColumns {
   holderKind: PackageHolder['kind'];
   setKind: string;
   setNamespace: string;
   setName: string;
 }
 
-interface HolderParams {
-  packageId: number;
-  holderKind: string;
-  setKind: string;
-  setNamespace: string;
-  setName: string;
+export function holderColumns(h: PackageHolder): HolderColumns {
+  return h.kind === 'set'
+    ? { holderKind: 'set', setKind: h.set.kind, setNamespace: h.set.namespace, setName: h.set.name }
+    : { holderKind: h.kind, setKind: '', setNamespace: '', setName: '' };
 }
 
-function holderParams(packageId: number, h: PackageHolder): HolderParams {
-  return h.kind === 'set'
-    ? { packageId, holderKind: 'set', setKind: h.set.kind, setNamespace: h.set.namespace, setName: h.set.name }
-    : { packageId, holderKind: h.kind, setKind: '', setNamespace: '', setName: '' };
+export function holderFromColumns(r: HolderColumns): PackageHolder {
+  return r.holderKind === 'set'
+    ? { kind: 'set', set: { kind: r.setKind as SetKind, namespace: r.setNamespace, name: r.setName } }
+    : { kind: r.holderKind };
 }
+
+type HolderParams = HolderColumns & { packageId: number };
 
 /**
  * The package_holders table. Used inside the provider and provider-set
@@ -67,7 +72,7 @@ export class PackageHolderStatements {
         `INSERT INTO package_holders (package_id, holder_kind, set_kind, set_namespace, set_name)
          VALUES (@packageId, @holderKind, @setKind, @setNamespace, @setName) ON CONFLICT DO NOTHING`,
       ),
-      ofPackage: db.prepare<[number], HolderRow>(
+      ofPackage: db.prepare<[number], HolderColumns>(
         `SELECT holder_kind AS holderKind, set_kind AS setKind, set_namespace AS setNamespace, set_name AS setName
            FROM package_holders WHERE package_id = ? ORDER BY holder_kind, set_kind, set_namespace, set_name`,
       ),
@@ -84,15 +89,11 @@ export class PackageHolderStatements {
   }
 
   add(packageId: number, h: PackageHolder): void {
-    this.stmts.insert.run(holderParams(packageId, h));
+    this.stmts.insert.run({ packageId, ...holderColumns(h) });
   }
 
   of(packageId: number): PackageHolder[] {
-    return this.stmts.ofPackage.all(packageId).map((r) =>
-      r.holderKind === 'set'
-        ? { kind: 'set', set: { kind: r.setKind as SetKind, namespace: r.setNamespace, name: r.setName } }
-        : { kind: r.holderKind },
-    );
+    return this.stmts.ofPackage.all(packageId).map(holderFromColumns);
   }
 
   /** Removes the set's holder rows; returns the packages it held. */
