@@ -24,6 +24,7 @@ import { benchOperator } from './operator.js';
 import { benchPullThrough } from './pull-through.js';
 import { benchUiDashboard } from './ui-dashboard.js';
 import { benchModuleInit } from './module-init.js';
+import { benchServeStart } from './serve-start.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
       ['pull-through', benchPullThrough],
       ['ui-dashboard', benchUiDashboard],
       ['module-init', benchModuleInit],
+      ['serve-start', benchServeStart],
     ];
     const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
     for (const [name, run] of benches) if (!only || only.includes(name)) await run();

@@ -1,15 +1,31 @@
-// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs this polyfill loaded first.
-import 'reflect-metadata';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type X509Lib = typeof X509;
 
-// Node's WebCrypto is what @peculiar/x509 expects; its types name the DOM's Crypto.
-x509.cryptoProvider.set(webcrypto as never);
+let x509Lib: Promise<X509Lib> | undefined;
+
+/**
+ * @peculiar/x509 (with its ASN.1 schemas and tsyringe) takes about 175 ms to
+ * load, and is needed only to make a certificate: a start that finds a usable
+ * one under data/tls never loads it.
+ */
+function loadX509(): Promise<X509Lib> {
+  x509Lib ??= (async () => {
+    // It resolves its ASN.1 schemas through tsyringe, which needs this polyfill loaded first.
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    // Node's WebCrypto is what @peculiar/x509 expects; its types name the DOM's Crypto.
+    x509.cryptoProvider.set(webcrypto as never);
+    return x509;
+  })();
+  return x509Lib;
+}
 
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const day = 24 * 60 * 60 * 1000;
@@ -38,18 +54,23 @@ export async function ensureSelfSignedTls(dir: string, hostnames: string[], now 
     certFile: path.join(dir, 'server.crt'),
     keyFile: path.join(dir, 'server.key'),
   };
+  const names = [...new Set(['localhost', '127.0.0.1', '::1', ...hostnames.filter(Boolean)])];
+  const haveCa = fs.existsSync(files.caFile) && fs.existsSync(files.caKey);
+  if (haveCa && leafIsUsable(files.certFile, names, now) && fs.existsSync(files.bundleFile)) {
+    return { caFile: files.caFile, bundleFile: files.bundleFile, certFile: files.certFile, keyFile: files.keyFile, created: false };
+  }
+  const x509 = await loadX509();
   let created = false;
-  let ca = await loadCa(files.caFile, files.caKey);
+  let ca = haveCa ? await loadCa(x509, files.caFile, files.caKey) : undefined;
   if (!ca) {
-    ca = await createCa(now);
-    writePrivate(files.caKey, await exportKey(ca.keys.privateKey));
+    ca = await createCa(x509, now);
+    writePrivate(files.caKey, await exportKey(x509, ca.keys.privateKey));
     fs.writeFileSync(files.caFile, ca.cert.toString('pem') + '\n');
     created = true;
   }
-  const names = [...new Set(['localhost', '127.0.0.1', '::1', ...hostnames.filter(Boolean)])];
   if (created || !leafIsUsable(files.certFile, names, now)) {
-    const leaf = await createLeaf(ca, names, now);
-    writePrivate(files.keyFile, await exportKey(leaf.keys.privateKey));
+    const leaf = await createLeaf(x509, ca, names, now);
+    writePrivate(files.keyFile, await exportKey(x509, leaf.keys.privateKey));
     fs.writeFileSync(files.certFile, leaf.cert.toString('pem') + '\n' + ca.cert.toString('pem') + '\n');
     created = true;
   }
@@ -60,11 +81,11 @@ export async function ensureSelfSignedTls(dir: string, hostnames: string[], now 
 }
 
 interface Issuer {
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   keys: CryptoKeyPair;
 }
 
-async function createCa(now: Date): Promise<Issuer> {
+async function createCa(x509: X509Lib, now: Date): Promise<Issuer> {
   const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -82,7 +103,7 @@ async function createCa(now: Date): Promise<Issuer> {
   return { cert, keys };
 }
 
-async function createLeaf(ca: Issuer, names: string[], now: Date): Promise<Issuer> {
+async function createLeaf(x509: X509Lib, ca: Issuer, names: string[], now: Date): Promise<Issuer> {
   const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as CryptoKeyPair;
   const isIp = (n: string) => /^[\d.]+$/.test(n) || n.includes(':');
   const cert = await x509.X509CertificateGenerator.create({
@@ -106,8 +127,7 @@ async function createLeaf(ca: Issuer, names: string[], now: Date): Promise<Issue
   return { cert, keys };
 }
 
-async function loadCa(certFile: string, keyFile: string): Promise<Issuer | undefined> {
-  if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) return undefined;
+async function loadCa(x509: X509Lib, certFile: string, keyFile: string): Promise<Issuer> {
   const cert = new x509.X509Certificate(fs.readFileSync(certFile, 'utf8'));
   const der = x509.PemConverter.decodeFirst(fs.readFileSync(keyFile, 'utf8'));
   const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ecdsa, true, ['sign']);
@@ -115,16 +135,22 @@ async function loadCa(certFile: string, keyFile: string): Promise<Issuer | undef
   return { cert, keys: { privateKey, publicKey } as CryptoKeyPair };
 }
 
+/** Read with Node's own X.509 parser, so checking a cached certificate loads no library. */
 function leafIsUsable(certFile: string, names: string[], now: Date): boolean {
-  if (!fs.existsSync(certFile)) return false;
-  const cert = new x509.X509Certificate(fs.readFileSync(certFile, 'utf8'));
-  if (cert.notAfter.getTime() - now.getTime() < 30 * day) return false;
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const have = new Set(san?.names.items.map((n) => n.value) ?? []);
-  return names.every((n) => have.has(n));
+  let cert: NodeX509;
+  try {
+    // The file holds the leaf then the CA: the constructor reads the first.
+    cert = new NodeX509(fs.readFileSync(certFile));
+  } catch {
+    return false;
+  }
+  if (new Date(cert.validTo).getTime() - now.getTime() < 30 * day) return false;
+  // Exact SAN entries, as they were written: IPs compared as addresses (::1 prints expanded).
+  const dns = new Set((cert.subjectAltName ?? '').split(', ').filter((e) => e.startsWith('DNS:')).map((e) => e.slice(4)));
+  return names.every((n) => (net.isIP(n) ? cert.checkIP(n) !== undefined : dns.has(n)));
 }
 
-async function exportKey(key: CryptoKey): Promise<string> {
+async function exportKey(x509: X509Lib, key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
   return x509.PemConverter.encode(der, 'PRIVATE KEY') + '\n';
 }

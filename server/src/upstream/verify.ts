@@ -13,7 +13,7 @@
  * and line numbers, never the text of SHA256SUMS or of a key.
  */
 
-import * as openpgp from 'openpgp';
+import type * as OpenPgp from 'openpgp';
 import { IntegrityError, InvalidInput } from '../errors.js';
 import { isSha256Hex } from '../providers/hashes.js';
 import { parseSha256Sums } from '../providers/sha256sums.js';
@@ -98,7 +98,12 @@ function reason(err: unknown): string {
   return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 }
 
-async function readDetachedSignature(signature: Uint8Array): Promise<openpgp.Signature> {
+// openpgp is a large bundle that only verification needs: loaded on first use, `serve` starts without it.
+let openpgpLib: Promise<typeof OpenPgp> | undefined;
+const loadOpenpgp = () => (openpgpLib ??= import('openpgp'));
+
+async function readDetachedSignature(signature: Uint8Array): Promise<OpenPgp.Signature> {
+  const openpgp = await loadOpenpgp();
   if (signature.length > MAX_ARMOR_BYTES) throw new IntegrityError(`signature file is ${signature.length} bytes, more than ${MAX_ARMOR_BYTES}`);
   try {
     return await openpgp.readSignature({ binarySignature: signature });
@@ -108,9 +113,10 @@ async function readDetachedSignature(signature: Uint8Array): Promise<openpgp.Sig
 }
 
 /** The verified result, or a short reason why this key did not verify. */
-async function tryKey(shasums: Uint8Array, signature: openpgp.Signature, candidate: VerificationKey): Promise<VerifiedSignature | string> {
+async function tryKey(shasums: Uint8Array, signature: OpenPgp.Signature, candidate: VerificationKey): Promise<VerifiedSignature | string> {
   if (Buffer.byteLength(candidate.ascii_armor) > MAX_ARMOR_BYTES) return `armor larger than ${MAX_ARMOR_BYTES} bytes`;
-  let key: openpgp.Key;
+  const openpgp = await loadOpenpgp();
+  let key: OpenPgp.Key;
   try {
     key = await openpgp.readKey({ armoredKey: candidate.ascii_armor });
   } catch (err) {
