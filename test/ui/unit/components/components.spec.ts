@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import BarChart from '../../../../server/src/ui/src/components/BarChart.vue';
 import CodeEditor from '../../../../server/src/ui/src/components/CodeEditor.vue';
 import DataTable from '../../../../server/src/ui/src/components/DataTable.vue';
+import StatusBadge from '../../../../server/src/ui/src/components/StatusBadge.vue';
 
 describe('shared components', () => {
   it('DataTable pages by the limit and disables what is not there', async () => {
@@ -28,6 +29,15 @@ describe('shared components', () => {
     expect(editor.find('textarea').attributes('aria-invalid')).toBe('true');
     await editor.find('textarea').setValue('x\ny');
     expect(editor.emitted('update:modelValue')).toEqual([['x\ny']]);
+  });
+
+  it('StatusBadge shows the state word, coloured by what the state means', () => {
+    const cases: [string, string][] = [['active', 'ok'], ['failed', 'bad'], ['backing off', 'warn'], ['running', 'info'], ['pending', 'neutral']];
+    for (const [status, tone] of cases) {
+      const badge = mount(StatusBadge, { props: { status } });
+      expect(badge.text()).toBe(status);
+      expect(badge.classes()).toEqual(['badge', tone]);
+    }
   });
 
   it('BarChart draws bars in proportion to the largest, labelled for screen readers', () => {
