@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { api, ApiError, type QueryOf, type ResponseOf } from '../api';
-import { asApiError } from './jobs';
+import { trackRead } from './reads';
 
 export type AuditPage = ResponseOf<'/admin/api/stats/audit', 'get'>;
 export type AuditEntry = AuditPage['items'][number];
@@ -62,16 +62,10 @@ export const useAudit = defineStore('audit', {
   actions: {
     async fetch(offset?: number): Promise<void> {
       if (offset !== undefined) this.offset = offset;
-      this.loading = true;
-      try {
+      await trackRead(this, 'loading', 'error', async () => {
         const query = toQuery(this.filters, this.offset);
         this.page = await api().call<AuditPage>(api().raw.GET('/admin/api/stats/audit', { params: { query } }));
-        this.error = undefined;
-      } catch (err) {
-        this.error = asApiError(err);
-      } finally {
-        this.loading = false;
-      }
+      });
     },
     /** New filters start again at the first page: the old offset may be past the end of the new result. */
     search(): Promise<void> {

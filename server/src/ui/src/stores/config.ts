@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { api, ApiError } from '../api';
-import { asApiError } from './jobs';
+import { trackRead } from './reads';
 
 export type ConfigDocument = Record<string, unknown>;
 
@@ -38,15 +38,9 @@ export const useConfig = defineStore('config', {
   },
   actions: {
     async fetch(): Promise<void> {
-      this.loading = true;
-      try {
+      await trackRead(this, 'loading', 'error', async () => {
         this.doc = await api().call<ConfigDocument>(api().raw.GET('/admin/api/config'));
-        this.error = undefined;
-      } catch (err) {
-        this.error = asApiError(err);
-      } finally {
-        this.loading = false;
-      }
+      });
     },
   },
 });

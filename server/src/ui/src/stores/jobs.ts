@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia';
 import { api, ApiError, type JobDetail, type JobPage, type JobQuery, type JobStatus } from '../api';
+import { asApiError, trackRead } from './reads';
 
 /** How often a running job is asked for its progress (the issue asks for at most a second). */
 export const POLL_INTERVAL_MS = 1000;
@@ -25,15 +26,9 @@ export const useJobs = defineStore('jobs', {
   actions: {
     async fetchList(query?: JobQuery): Promise<void> {
       if (query) this.query = query;
-      this.listLoading = true;
-      try {
+      await trackRead(this, 'listLoading', 'listError', async () => {
         this.page = await api().jobs(this.query);
-        this.listError = undefined;
-      } catch (err) {
-        this.listError = asApiError(err);
-      } finally {
-        this.listLoading = false;
-      }
+      });
     },
     /** Shows one job and keeps asking for it each second until it has finished. */
     async watch(id: number): Promise<void> {
@@ -78,6 +73,5 @@ export const useJobs = defineStore('jobs', {
   },
 });
 
-export function asApiError(err: unknown): ApiError {
-  return err instanceof ApiError ? err : new ApiError({ status: 0, message: (err as Error).message ?? String(err) });
-}
+// Kept importable from here for the pages and stores that already do.
+export { asApiError };

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { api, ApiError, type QueryOf, type ResponseOf } from '../api';
-import { asApiError } from './jobs';
+import { trackRead, withoutEmptyFilters } from './reads';
 
 export type ModulePage = ResponseOf<'/admin/api/modules', 'get'>;
 export type ModuleSummary = ModulePage['items'][number];
@@ -26,33 +26,20 @@ export const useModules = defineStore('modules', {
   }),
   actions: {
     async fetch(query?: ModuleQuery): Promise<void> {
-      // Empty filters are left out: the API refuses an empty string where it expects text.
-      const clean = Object.fromEntries(Object.entries(query ?? this.query).filter(([, v]) => v !== '' && v !== undefined)) as ModuleQuery;
+      const clean = withoutEmptyFilters(query ?? this.query);
       this.query = clean;
-      this.loading = true;
-      try {
+      await trackRead(this, 'loading', 'error', async () => {
         this.page = await api().call<ModulePage>(api().raw.GET('/admin/api/modules', { params: { query: clean } }));
-        this.error = undefined;
-      } catch (err) {
-        this.error = asApiError(err);
-      } finally {
-        this.loading = false;
-      }
+      });
     },
     async fetchDetail(id: number): Promise<void> {
       if (this.detail?.id !== id) {
         this.detail = undefined;
         this.drift = undefined;
       }
-      this.detailLoading = true;
-      try {
+      await trackRead(this, 'detailLoading', 'detailError', async () => {
         this.detail = await api().call<ModuleDetail>(api().raw.GET('/admin/api/modules/{id}', { params: { path: { id } } }));
-        this.detailError = undefined;
-      } catch (err) {
-        this.detailError = asApiError(err);
-      } finally {
-        this.detailLoading = false;
-      }
+      });
     },
     async setStatus(id: number, status: ModuleStatus): Promise<void> {
       this.detail = await api().call<ModuleDetail>(api().raw.PATCH('/admin/api/modules/{id}', { params: { path: { id } }, body: { status } }));

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { api, ApiError, type ResponseOf } from '../api';
-import { asApiError } from './jobs';
+import { asApiError, trackRead } from './reads';
 
 export type SetList = ResponseOf<'/admin/api/provider-sets', 'get'>;
 export type SetRecord = SetList['items'][number];
@@ -85,8 +85,7 @@ export const useSets = defineStore('sets', {
   }),
   actions: {
     async fetch(): Promise<void> {
-      this.loading = true;
-      try {
+      await trackRead(this, 'loading', 'error', async () => {
         const list = await api().call<SetList>(api().raw.GET('/admin/api/provider-sets'));
         const statuses = await Promise.allSettled(list.items.map((r) => this.status(r)));
         const next: Record<string, SetStatus | ApiError> = {};
@@ -97,12 +96,7 @@ export const useSets = defineStore('sets', {
         // Rows and their states appear together: a row without its state would read as "unknown".
         this.statuses = next;
         this.items = list.items;
-        this.error = undefined;
-      } catch (err) {
-        this.error = asApiError(err);
-      } finally {
-        this.loading = false;
-      }
+      });
     },
     status(key: SetKey): Promise<SetStatus> {
       return api().call<SetStatus>(api().raw.GET('/admin/api/provider-sets/{kind}/{namespace}/{name}', { params: { path: { ...key } } }));
@@ -111,15 +105,9 @@ export const useSets = defineStore('sets', {
       // Another set's status must not show under this one's heading while it loads.
       if (this.detailKey !== keyOf(key)) this.detail = undefined;
       this.detailKey = keyOf(key);
-      this.detailLoading = true;
-      try {
+      await trackRead(this, 'detailLoading', 'detailError', async () => {
         this.detail = await this.status(key);
-        this.detailError = undefined;
-      } catch (err) {
-        this.detailError = asApiError(err);
-      } finally {
-        this.detailLoading = false;
-      }
+      });
     },
   },
 });

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { api, ApiError, type StorageReport } from '../api';
-import { asApiError } from './jobs';
+import { trackRead } from './reads';
 
 export interface Share {
   label: string;
@@ -30,15 +30,9 @@ export const useStorage = defineStore('storage', {
   },
   actions: {
     async fetch(): Promise<void> {
-      this.loading = true;
-      try {
+      await trackRead(this, 'loading', 'error', async () => {
         this.report = await api().storage();
-        this.error = undefined;
-      } catch (err) {
-        this.error = asApiError(err);
-      } finally {
-        this.loading = false;
-      }
+      });
     },
   },
 });

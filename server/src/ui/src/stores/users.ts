@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { api, ApiError, type ResponseOf, type Role } from '../api';
-import { asApiError } from './jobs';
+import { trackRead } from './reads';
 
 export type User = ResponseOf<'/admin/api/users', 'get'>['users'][number];
 export type ApiToken = ResponseOf<'/admin/api/tokens', 'get'>['tokens'][number];
@@ -44,15 +44,9 @@ export const useUsers = defineStore('users', {
   }),
   actions: {
     async fetchUsers(): Promise<void> {
-      this.usersLoading = true;
-      try {
+      await trackRead(this, 'usersLoading', 'usersError', async () => {
         this.users = (await api().call<{ users: User[] }>(api().raw.GET('/admin/api/users'))).users;
-        this.usersError = undefined;
-      } catch (err) {
-        this.usersError = asApiError(err);
-      } finally {
-        this.usersLoading = false;
-      }
+      });
     },
     /** Errors are thrown to the form that asked (a weak password, a taken name), not kept as the list's error. */
     async createUser(u: NewUser): Promise<User> {
@@ -70,15 +64,9 @@ export const useUsers = defineStore('users', {
       await this.fetchUsers();
     },
     async fetchTokens(): Promise<void> {
-      this.tokensLoading = true;
-      try {
+      await trackRead(this, 'tokensLoading', 'tokensError', async () => {
         this.tokens = (await api().call<{ tokens: ApiToken[] }>(api().raw.GET('/admin/api/tokens'))).tokens;
-        this.tokensError = undefined;
-      } catch (err) {
-        this.tokensError = asApiError(err);
-      } finally {
-        this.tokensLoading = false;
-      }
+      });
     },
     async createToken(t: NewToken): Promise<CreatedToken> {
       const body = { name: t.name, role: t.role, ...(t.expiresInDays !== undefined ? { expiresInDays: t.expiresInDays } : {}) };
