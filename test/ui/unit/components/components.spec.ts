@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import BarChart from '../../../../server/src/ui/src/components/BarChart.vue';
 import CodeEditor from '../../../../server/src/ui/src/components/CodeEditor.vue';
 import DataTable from '../../../../server/src/ui/src/components/DataTable.vue';
+import Pager from '../../../../server/src/ui/src/components/Pager.vue';
 import StatusBadge from '../../../../server/src/ui/src/components/StatusBadge.vue';
 
 describe('shared components', () => {
@@ -29,6 +30,19 @@ describe('shared components', () => {
     expect(editor.find('textarea').attributes('aria-invalid')).toBe('true');
     await editor.find('textarea').setValue('x\ny');
     expect(editor.emitted('update:modelValue')).toEqual([['x\ny']]);
+  });
+
+  it('Pager names its landmark, counts from one and offers only the pages that exist', async () => {
+    const pager = mount(Pager, { props: { label: 'Modules pages', offset: 0, limit: 25, count: 0, total: 0 } });
+    expect(pager.find('nav').attributes('aria-label')).toBe('Modules pages');
+    expect(pager.text()).toContain('0–0 of 0');
+    expect(pager.findAll('button').map((b) => b.attributes('disabled') !== undefined)).toEqual([true, true]);
+    await pager.setProps({ offset: 25, count: 25, total: 75 });
+    expect(pager.text()).toContain('26–50 of 75');
+    const [prev, next] = pager.findAll('button');
+    await prev!.trigger('click');
+    await next!.trigger('click');
+    expect(pager.emitted('page')).toEqual([[0], [50]]);
   });
 
   it('StatusBadge shows the state word, coloured by what the state means', () => {
