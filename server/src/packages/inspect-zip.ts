@@ -21,7 +21,10 @@
  */
 
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import fs, { type FileHandle } from 'node:fs/promises';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { DomainError, IntegrityError, LimitExceeded } from '../errors.js';
 import { h1FromEntries } from '../providers/hashes.js';
@@ -88,15 +91,17 @@ export async function inspectZip(
   } catch (err) {
     throw classifyError(err, signal);
   }
+  let file: FileHandle | undefined;
   try {
     const checked = await readCentralDirectory(zipfile, limits, signal);
+    file = await fs.open(path, 'r');
     const files: ZipEntryDigest[] = [];
     let uncompressedBytes = 0;
     for (const { entry, name } of checked) {
       signal?.throwIfAborted();
       const digest = name.endsWith('/')
         ? { size: 0, sha256Hex: EMPTY_SHA256 }
-        : await digestEntry(zipfile, entry, name, signal);
+        : await digestEntry(zipfile, file, entry, name, signal);
       uncompressedBytes += digest.size;
       files.push({ name, ...digest });
     }
@@ -111,6 +116,7 @@ export async function inspectZip(
     throw classifyError(err, signal);
   } finally {
     zipfile.close();
+    await file?.close();
   }
 }
 
@@ -202,52 +208,81 @@ function unsafeNameReason(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Inflating is the slow part of an ingest (a 200 MB provider zip holds
+ * ~600 MB of binary), so it gets large buffers: the compressed range is read
+ * 1 MiB at a time straight from the file and inflated into 1 MiB chunks.
+ * yauzl's own entry stream moves 16 KiB at a time through four streams, which
+ * made inflating about 1.8 times slower. yauzl still reads the local header
+ * (and checks the data lies within the file).
+ */
+const DATA_CHUNK = 1 << 20;
+
 async function digestEntry(
   zipfile: yauzl.ZipFile,
+  file: FileHandle,
   entry: yauzl.Entry,
   name: string,
   signal: AbortSignal | undefined,
 ): Promise<{ size: number; sha256Hex: string }> {
   const label = JSON.stringify(name);
-  let stream: Readable;
-  try {
-    stream = await zipfile.openReadStreamPromise(entry);
-  } catch (err) {
-    throw entryError(err, label);
-  }
-  const onAbort = (): void => {
-    stream.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
   const sha256 = createHash('sha256');
   let crc = 0;
   let size = 0;
+  const take = (chunk: Buffer): void => {
+    size += chunk.length;
+    // Checked per chunk, so no more than one chunk past the declared size is ever hashed.
+    if (size > entry.uncompressedSize) {
+      throw new IntegrityError(`entry ${label} inflates to more than its declared ${entry.uncompressedSize} bytes`);
+    }
+    sha256.update(chunk);
+    crc = crc32(chunk, crc);
+  };
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      // yauzl's validateEntrySizes reports this too; checking here as well
-      // means no more than one chunk past the declared size is ever hashed.
-      if (size > entry.uncompressedSize) {
-        throw new IntegrityError(
-          `entry ${label} inflates to more than its declared ${entry.uncompressedSize} bytes`,
-        );
+    const { fileDataStart } = await zipfile.readLocalFileHeaderPromise(entry, { minimal: true });
+    const data = readRange(file, fileDataStart, entry.compressedSize);
+    if (entry.compressionMethod === METHOD_STORED) {
+      for await (const chunk of data) {
+        signal?.throwIfAborted();
+        take(chunk);
       }
-      sha256.update(chunk);
-      crc = crc32(chunk, crc);
+    } else {
+      const sink = new Writable({
+        highWaterMark: DATA_CHUNK,
+        write(chunk: Buffer, _encoding, done) {
+          try {
+            take(chunk);
+            done();
+          } catch (err) {
+            done(err as Error);
+          }
+        },
+      });
+      await pipeline(Readable.from(data), zlib.createInflateRaw({ chunkSize: DATA_CHUNK }), sink, signal ? { signal } : {});
     }
   } catch (err) {
     throw entryError(err, label, signal);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
   if (size !== entry.uncompressedSize) {
-    throw new IntegrityError(`entry ${label} inflates to ${size} bytes, not its declared ${entry.uncompressedSize}`);
+    throw new IntegrityError(`entry ${label}: actual size does not match the declared size (inflates to ${size} bytes, declared ${entry.uncompressedSize})`);
   }
   // Go skips the check when the stored CRC is 0 (unknown); so do we.
   if (entry.crc32 !== 0 && crc !== entry.crc32) {
     throw new IntegrityError(`entry ${label} fails its CRC-32 check: corrupt data`);
   }
   return { size, sha256Hex: sha256.digest('hex') };
+}
+
+/** `length` bytes of `file` from `position`, in fresh 1 MiB buffers (zlib holds them past the next read). */
+async function* readRange(file: FileHandle, position: number, length: number): AsyncGenerator<Buffer> {
+  const end = position + length;
+  while (position < end) {
+    const want = Math.min(DATA_CHUNK, end - position);
+    const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(want), 0, want, position);
+    if (bytesRead === 0) throw new IntegrityError('unexpected end of file in entry data');
+    position += bytesRead;
+    yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+  }
 }
 
 /** Errors while reading one entry's data name the entry. */
