@@ -56,11 +56,9 @@ export interface Ingested {
 export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signal?: AbortSignal): Promise<Ingested> {
   const size = (await fs.promises.stat(c.file)).size;
   const held = deps.providers.findPackage(c.provider, c.version, c.os, c.arch);
-  const sha256 = c.sha256 ?? (await sha256File(c.file, signal, deps.onBytes));
-  if (c.expected.sha256 && c.expected.sha256.toLowerCase() !== sha256) {
-    throw new IntegrityError(`checksum mismatch for ${c.filename}: expected sha256 ${c.expected.sha256}, got ${sha256}`);
-  }
   if (held) {
+    const sha256 = c.sha256 ?? (await sha256File(c.file, signal, deps.onBytes));
+    assertExpectedSha256(c, sha256);
     if (held.sha256 === sha256) {
       // Already held: this source holds it too, so purging another holder keeps it.
       deps.providers.addHolder(c.provider, c.version, c.os, c.arch, c.holder ?? { kind: c.origin });
@@ -73,16 +71,30 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
   }
 
   // Inflating every entry for h1 is the slow part (zlib runs off the main
-  // thread), so the copy into the store runs beside it. Nothing is visible
-  // until the row is recorded; if a check fails the object is removed again.
-  const objectKey = contentKey(c, sha256);
-  const ours: StoredCopy = { key: objectKey, file: c.file, size, sha256 };
+  // thread), so it starts at once; the sha256 of the file and then the copy
+  // into the store (whose key names that sha256) run beside it. Nothing is
+  // visible until the row is recorded; if a check fails the object is removed again.
+  const fileSha256 = c.sha256 !== undefined ? Promise.resolve(c.sha256) : sha256File(c.file, signal, deps.onBytes);
+  fileSha256.catch(() => undefined); // awaited below; a rejection must not go unhandled meanwhile
+  let ours: StoredCopy | undefined;
   const inspected = await alongside(
     (s) => inspectZip(c.file, zipLimits(deps.limits), s),
-    (s) => putVerified(deps, objectKey, c.file, size, sha256, s),
-    () => discardUnreferenced(deps, ours),
+    async (s) => {
+      const sha256 = await fileSha256;
+      assertExpectedSha256(c, sha256);
+      ours = { key: contentKey(c, sha256), file: c.file, size, sha256 };
+      await putVerified(deps, ours.key, c.file, size, sha256, s);
+    },
+    () => (ours ? discardUnreferenced(deps, ours) : Promise.resolve()),
     signal,
-  );
+  ).catch(async (err: unknown) => {
+    // Bytes that are not what the source vouches for are refused as such, whatever else is wrong with them.
+    const sha256 = await fileSha256.catch(() => undefined);
+    if (sha256 !== undefined && !signal?.aborted) assertExpectedSha256(c, sha256);
+    throw err;
+  });
+  if (!ours) throw new Error('ingest: the store copy finished without a key'); // unreachable: alongside resolved
+  const { sha256, key: objectKey } = ours;
   const h1s = c.expected.h1 ?? [];
   // Terraform hashes a zip over all its entries but an unpacked package without
   // directory entries; sources may list either, so either vouches for the bytes.
@@ -108,6 +120,12 @@ export async function ingestPackage(deps: IngestDeps, c: PackageCandidate, signa
   });
   await ensureStored(deps, ours, signal);
   return { outcome, sha256, h1: inspected.h1, size, objectKey };
+}
+
+function assertExpectedSha256(c: PackageCandidate, sha256: string): void {
+  if (c.expected.sha256 && c.expected.sha256.toLowerCase() !== sha256) {
+    throw new IntegrityError(`checksum mismatch for ${c.filename}: expected sha256 ${c.expected.sha256}, got ${sha256}`);
+  }
 }
 
 /** An object this ingest stored, and the verified local bytes it came from. */
@@ -169,12 +187,14 @@ async function alongside<T>(
   const controller = new AbortController();
   const abort = () => controller.abort();
   signal?.addEventListener('abort', abort, { once: true });
-  const fail = <V>(p: Promise<V>) => p.catch((err: unknown) => (controller.abort(), Promise.reject(err)));
+  // The first failure is the cause; the other side then fails only because it was aborted.
+  let first: { reason: unknown } | undefined;
+  const fail = <V>(p: Promise<V>) => p.catch((err: unknown) => ((first ??= { reason: err }), controller.abort(), Promise.reject(err)));
   const [inspected, uploaded] = await Promise.allSettled([fail(inspect(controller.signal)), fail(upload(controller.signal))]);
   signal?.removeEventListener('abort', abort);
   if (inspected.status === 'fulfilled' && uploaded.status === 'fulfilled') return inspected.value;
   if (uploaded.status === 'fulfilled') await undoUpload().catch(() => undefined);
-  throw inspected.status === 'rejected' ? inspected.reason : (uploaded as PromiseRejectedResult).reason;
+  throw signal?.aborted ? signal.reason : first!.reason;
 }
 
 /** providers/{host}/{ns}/{type}/{version}/{sha256 prefix}/{filename} */
