@@ -425,12 +425,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Older form of GET /provider-sets/{kind}/{namespace}/{name}: the one set of either kind with this name */
+        /** Older form of GET /provider-sets/{kind}/{namespace}/{name}: the one set of any kind with this name */
         get: operations["getProvidersetsNamespaceName"];
         /** Older form of PUT /provider-sets/{kind}/{namespace}/{name}: the kind comes from the body */
         put: operations["putProvidersetsNamespaceName"];
         post?: never;
-        /** Older form of DELETE /provider-sets/{kind}/{namespace}/{name}: the one set of either kind with this name */
+        /** Older form of DELETE /provider-sets/{kind}/{namespace}/{name}: the one set of any kind with this name */
         delete: operations["deleteProvidersetsNamespaceName"];
         options?: never;
         head?: never;
@@ -446,6 +446,23 @@ export interface paths {
         };
         /** Storage usage: totals, by hostname and namespace, top 50 providers by bytes, top 20 packages by size and downloads */
         get: operations["getStatsStorage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/stats/pull-through": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Pull-through since the server started: misses and how they were answered, the hit ratio, and each upstream's health */
+        get: operations["getStatsPullthrough"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1486,6 +1503,7 @@ export interface operations {
                 type?: string;
                 q?: string;
                 status?: "active" | "deprecated" | "blocked";
+                origin?: "imported" | "loaded" | "pulled" | "set";
                 limit?: number;
                 offset?: number;
             };
@@ -3043,7 +3061,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description both a ProviderSet and a ProviderMirror have this name: use the path with the kind */
+            /** @description sets of more than one kind (ProviderSet, ProviderMirror, ModuleSet) have this name: use the path with the kind */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3264,7 +3282,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description both a ProviderSet and a ProviderMirror have this name: use the path with the kind */
+            /** @description sets of more than one kind (ProviderSet, ProviderMirror, ModuleSet) have this name: use the path with the kind */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3348,6 +3366,125 @@ export interface operations {
                             size: number;
                             downloads: number;
                             lastDownloadAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the role may not call this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStatsPullthrough: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the running totals of this server process */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description pull_through.enabled; when false every total is 0 */
+                        enabled: boolean;
+                        /** @description providers and modules together: hits / misses: of the reads that reached pull-through, the share answered with what the mirror already held (the upstream slow or failing, or another caller had just published it) rather than with an upstream answer; null before the first miss. Reads the mirror answers alone, without asking pull-through, are not counted */
+                        hitRatio: number | null;
+                        providers: {
+                            /** @description reads that reached pull-through for an address it covers */
+                            misses: number;
+                            /** @description answered with what the mirror held */
+                            hits: number;
+                            /** @description answered from a fresh upstream answer (within metadata_ttl) or a pull */
+                            pulled: number;
+                            /** @description answered from upstream metadata past metadata_ttl */
+                            stale: number;
+                            /** @description not covered (off, not included, excluded, no upstream) or absent upstream */
+                            refused: number;
+                            /** @description callers that joined a lookup or download already in flight */
+                            coalesced: number;
+                            /** @description misses that ended in an error (503, 502, integrity) */
+                            failed: number;
+                            /** @description hits / misses: of the reads that reached pull-through, the share answered with what the mirror already held (the upstream slow or failing, or another caller had just published it) rather than with an upstream answer; null before the first miss. Reads the mirror answers alone, without asking pull-through, are not counted */
+                            hitRatio: number | null;
+                        };
+                        modules: {
+                            /** @description reads that reached pull-through for an address it covers */
+                            misses: number;
+                            /** @description answered with what the mirror held */
+                            hits: number;
+                            /** @description answered from a fresh upstream answer (within metadata_ttl) or a pull */
+                            pulled: number;
+                            /** @description answered from upstream metadata past metadata_ttl */
+                            stale: number;
+                            /** @description not covered (off, not included, excluded, no upstream) or absent upstream */
+                            refused: number;
+                            /** @description callers that joined a lookup or download already in flight */
+                            coalesced: number;
+                            /** @description misses that ended in an error (503, 502, integrity) */
+                            failed: number;
+                            /** @description hits / misses: of the reads that reached pull-through, the share answered with what the mirror already held (the upstream slow or failing, or another caller had just published it) rather than with an upstream answer; null before the first miss. Reads the mirror answers alone, without asking pull-through, are not counted */
+                            hitRatio: number | null;
+                        };
+                        /** @description providers and modules added up */
+                        total: {
+                            /** @description reads that reached pull-through for an address it covers */
+                            misses: number;
+                            /** @description answered with what the mirror held */
+                            hits: number;
+                            /** @description answered from a fresh upstream answer (within metadata_ttl) or a pull */
+                            pulled: number;
+                            /** @description answered from upstream metadata past metadata_ttl */
+                            stale: number;
+                            /** @description not covered (off, not included, excluded, no upstream) or absent upstream */
+                            refused: number;
+                            /** @description callers that joined a lookup or download already in flight */
+                            coalesced: number;
+                            /** @description misses that ended in an error (503, 502, integrity) */
+                            failed: number;
+                            /** @description hits / misses: of the reads that reached pull-through, the share answered with what the mirror already held (the upstream slow or failing, or another caller had just published it) rather than with an upstream answer; null before the first miss. Reads the mirror answers alone, without asking pull-through, are not counted */
+                            hitRatio: number | null;
+                        };
+                        /** @description every built-in and configured upstream hostname */
+                        upstreams: {
+                            hostname: string;
+                            /**
+                             * @description backing_off: after a 429/503 with Retry-After or repeated failures, nothing is sent to it until retryAt
+                             * @enum {string}
+                             */
+                            state: "up" | "backing_off";
+                            /** @description while backing off, when requests to it resume */
+                            retryAt: string | null;
+                            consecutiveFailures: number;
                         }[];
                     };
                 };
