@@ -25,6 +25,7 @@ import { benchPullThrough } from './pull-through.js';
 import { benchUiDashboard } from './ui-dashboard.js';
 import { benchModuleInit } from './module-init.js';
 import { benchServeStart } from './serve-start.js';
+import { benchIngest } from './ingest.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
       ['ui-dashboard', benchUiDashboard],
       ['module-init', benchModuleInit],
       ['serve-start', benchServeStart],
+      ['ingest', benchIngest],
     ];
     const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
     for (const [name, run] of benches) if (!only || only.includes(name)) await run();
