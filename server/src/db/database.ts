@@ -45,8 +45,12 @@ export function migrate(db: Database): number {
   )`);
   const isApplied = db.prepare<[number], { version: number }>('SELECT version FROM schema_migrations WHERE version = ?');
   const record = db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)');
+  // Every start runs this: one read settles the usual case (nothing pending) without taking the
+  // write lock once per migration, which made a start wait behind another process's long write.
+  const done = new Set(db.prepare<[], number>('SELECT version FROM schema_migrations').pluck().all());
   let applied = 0;
   for (const m of migrations) {
+    if (done.has(m.version)) continue;
     const apply = db.transaction(() => {
       if (isApplied.get(m.version)) return false;
       db.exec(m.sql);
