@@ -23,12 +23,12 @@ import {
   type KubernetesObject,
   type ObjectCache,
   UPDATE,
-  makeInformer,
 } from '@kubernetes/client-node';
 import type { Logger } from '../../server/src/log.js';
 import { GROUP, VERSION } from './api/v1alpha1.js';
 import type { MirrorResource } from './decide.js';
 import { type KubeAccess, type ObjectRef, PLURALS, type ResourceKind, isStatus, kubeAccess } from './kube.js';
+import { makeLeanInformer } from './informer.js';
 import { isApplyRecord } from './ownership.js';
 import { reconcile } from './reconcile.js';
 import type { ServerClient } from './server-client.js';
@@ -137,7 +137,7 @@ export class Controller {
         : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as Promise<
         KubernetesListObject<MirrorResource & KubernetesObject>
       >;
-    const informer = makeInformer(kubeConfig, path, list);
+    const informer = makeLeanInformer(kubeConfig, path, list);
     const w: WatchedKind = { kind, informer, backoffMs: this.backoff.initial, errors: 0, restartTimer: undefined, synced: false, missing: false };
     const enqueue = (obj: MirrorResource & KubernetesObject) => this.enqueue(kind, obj);
     informer.on(ADD, enqueue);
@@ -232,6 +232,7 @@ export class Controller {
           server: this.options.server,
           now: this.now,
           logger: this.options.logger,
+          cached: (ref) => this.watched.find((w) => w.kind === ref.kind)?.informer.get(ref.name, ref.namespace),
         });
         this.queue.forget(key);
         if (requeueAfterMs !== undefined) this.queue.addAfter(key, requeueAfterMs);

@@ -4,6 +4,8 @@
  * @kubernetes/client-node; errors keep the client's ApiException.
  */
 
+import http from 'node:http';
+import https from 'node:https';
 import {
   ApiException,
   CoreV1Api,
@@ -101,4 +103,32 @@ export function kubeAccess(kc: KubeConfig, component = 'terraform-mirror-operato
       });
     },
   };
+}
+
+type AgentFactory = (cluster: { server?: string; proxyUrl?: string; skipTLSVerify?: boolean } | null, options: Record<string, unknown>) => http.Agent;
+
+/**
+ * KubeConfig makes a new Agent for every request, so each one opens a TCP
+ * connection (and on a real cluster a TLS handshake with a fresh secure
+ * context). Here one keep-alive agent serves every request with the same
+ * server and TLS material, and is replaced only when those change (a rotated
+ * client certificate; the old agent's sockets close as the server drops them).
+ * Proxied clusters, and whatever the client would refuse, keep its own path.
+ */
+export function withKeepAlive(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createAgent: AgentFactory };
+  const original = target.createAgent.bind(kc);
+  let current: { key: string; agent: http.Agent } | undefined;
+  target.createAgent = (cluster, options) => {
+    const server = cluster?.server ?? '';
+    const plain = server.startsWith('http:');
+    if (cluster?.proxyUrl || (!plain && !server.startsWith('https:')) || (plain && !cluster?.skipTLSVerify)) return original(cluster, options);
+    const key = JSON.stringify([server, Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])]);
+    if (current?.key !== key) {
+      const agent = plain ? new http.Agent({ ...options, keepAlive: true }) : new https.Agent({ ...(options as https.AgentOptions), keepAlive: true });
+      current = { key, agent };
+    }
+    return current.agent;
+  };
+  return kc;
 }

@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
 import type { Config, OperatorConfig } from '../../server/src/config/types.js';
 import type { Logger } from '../../server/src/log.js';
+import { withKeepAlive } from './kube.js';
 import { Operator } from './operator.js';
 import { HttpServerClient } from './server-client.js';
 
@@ -36,6 +37,7 @@ export async function operatorCommand(config: Config, logger: Logger): Promise<n
   }
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
+  withKeepAlive(kubeConfig);
   const operator = new Operator({
     kubeConfig,
     server: new HttpServerClient({ baseUrl: config.operator.serverUrl, token }),

@@ -16,6 +16,14 @@ export interface ReconcileDeps {
   server: ServerClient;
   now: () => Date;
   logger?: Logger;
+  /**
+   * The informer cache's copy, read instead of a GET (client-go controllers
+   * do the same): a stale copy costs at most a rejected finalizer write or a
+   * status written twice, and the watch event that refreshes it queues the
+   * object again. Not in the cache: read live, so a record whose object is
+   * gone is told apart from one the cache has not seen yet.
+   */
+  cached?: (ref: ObjectRef) => MirrorResource | undefined;
 }
 
 export interface ReconcileResult {
@@ -23,7 +31,7 @@ export interface ReconcileResult {
 }
 
 export async function reconcile(ref: ObjectRef, deps: ReconcileDeps): Promise<ReconcileResult> {
-  const object = await deps.kube.get(ref);
+  const object = deps.cached?.(ref) ?? (await deps.kube.get(ref));
   if (!object) {
     // Gone (Retain, or our finalizer already removed): drop the server's record, keep the packages.
     await deps.server.delete(ref.namespace, ref.name, false, ref.kind).catch((err: unknown) => {

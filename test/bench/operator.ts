@@ -5,7 +5,8 @@
  * apiserver (the last-applied annotation, managedFields), because that is what
  * an informer cache holds in a cluster. Fake kube-apiserver, real server and
  * operator processes; all on loopback.
- * BENCH_OPERATOR_PROF=DIR writes a CPU profile of the operator there. CPU
+ * BENCH_OPERATOR_PROF=DIR writes a CPU profile of the operator there;
+ * BENCH_OPERATOR_NODE_ARGS adds node flags to the operator process. CPU
  * seconds of each process (server, operator, this one with the fake
  * apiserver) show where the batch's time goes.
  */
@@ -81,7 +82,7 @@ export async function benchOperator(): Promise<void> {
   const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_AUTH_OPERATOR_TOKEN: TOKEN, TFM_LOG_LEVEL: 'warn' });
   const kubeconfig = path.join(s.dir, 'kubeconfig');
   fs.writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
-  const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const profArgs = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.BENCH_OPERATOR_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const operator = spawn(process.execPath, [...profArgs, cliPath, 'operator'], {
     // Configured by environment only, as the chart runs it: a config file would be parsed by the HCL
     // parser's worker thread, which stays for the life of the process.
