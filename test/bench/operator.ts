@@ -154,6 +154,7 @@ export async function benchOperator(): Promise<void> {
 
     await new Promise((r) => setTimeout(r, 3000)); // let the queue drain and the heap settle
     const after = memory();
+    rows.push({ figure: 'operator node flags', goal: '', measured: profArgs.join(' ') || '(none)', met: undefined });
     rows.push({ figure: `operator RSS with ${COUNT + 1} objects cached`, goal: '< 150 MB', measured: `${after.rss.toFixed(0)} MB (peak ${after.hwm.toFixed(0)} MB, idle ${idle.rss.toFixed(0)} MB)`, met: after.rss < 150 });
     rows.push({
       figure: 'CPU during the batch',
