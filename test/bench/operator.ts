@@ -6,7 +6,8 @@
  * an informer cache holds in a cluster. Fake kube-apiserver, real server and
  * operator processes; all on loopback.
  * BENCH_OPERATOR_PROF=DIR writes a CPU profile of the operator there;
- * BENCH_OPERATOR_NODE_ARGS adds node flags to the operator process. CPU
+ * BENCH_OPERATOR_NODE_ARGS sets the operator's node flags (default: the NODE_OPTIONS config/manager
+ * and the chart give the operator container; "" for Node's defaults). CPU
  * seconds of each process (server, operator, this one with the fake
  * apiserver) show where the batch's time goes.
  */
@@ -82,7 +83,8 @@ export async function benchOperator(): Promise<void> {
   const server = await startServe({ ...s.env, TFM_SERVER_LISTEN: '127.0.0.1:0', TFM_AUTH_OPERATOR_TOKEN: TOKEN, TFM_LOG_LEVEL: 'warn' });
   const kubeconfig = path.join(s.dir, 'kubeconfig');
   fs.writeFileSync(kubeconfig, kube.kubeConfig().exportConfig());
-  const profArgs = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.BENCH_OPERATOR_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const nodeArgs = process.env.BENCH_OPERATOR_NODE_ARGS ?? deployedNodeOptions();
+  const profArgs = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...nodeArgs.split(' ').filter(Boolean)];
   const operator = spawn(process.execPath, [...profArgs, cliPath, 'operator'], {
     // Configured by environment only, as the chart runs it: a config file would be parsed by the HCL
     // parser's worker thread, which stays for the life of the process.
@@ -184,4 +186,10 @@ function printTable(rows: Row[]): void {
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
   for (const c of cells) console.log(`| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`);
   console.log('');
+}
+
+/** The operator container's NODE_OPTIONS in config/manager, so the bench measures the operator as it is deployed. */
+function deployedNodeOptions(): string {
+  const manifest = fs.readFileSync(new URL('../../../config/manager/manager.yaml', import.meta.url), 'utf8');
+  return /- name: NODE_OPTIONS\s+value: (.+)/.exec(manifest)?.[1]?.trim() ?? '';
 }
