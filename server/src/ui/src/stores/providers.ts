@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { api, ApiError, type ProviderDetail, type ProviderPage, type ProviderQuery, type ProviderStatus } from '../api';
-import { asApiError } from './jobs';
+import { trackRead, withoutEmptyFilters } from './reads';
 
 export const PAGE_SIZE = 25;
 
@@ -16,30 +16,17 @@ export const useProviders = defineStore('providers', {
   }),
   actions: {
     async fetch(query?: ProviderQuery): Promise<void> {
-      // Empty filters are left out: the API refuses an empty string where it expects a name.
-      const clean = Object.fromEntries(Object.entries(query ?? this.query).filter(([, v]) => v !== '' && v !== undefined)) as ProviderQuery;
+      const clean = withoutEmptyFilters(query ?? this.query);
       this.query = clean;
-      this.loading = true;
-      try {
+      await trackRead(this, 'loading', 'error', async () => {
         this.page = await api().providers(clean);
-        this.error = undefined;
-      } catch (err) {
-        this.error = asApiError(err);
-      } finally {
-        this.loading = false;
-      }
+      });
     },
     async fetchDetail(id: number): Promise<void> {
       if (this.detail?.id !== id) this.detail = undefined;
-      this.detailLoading = true;
-      try {
+      await trackRead(this, 'detailLoading', 'detailError', async () => {
         this.detail = await api().provider(id);
-        this.detailError = undefined;
-      } catch (err) {
-        this.detailError = asApiError(err);
-      } finally {
-        this.detailLoading = false;
-      }
+      });
     },
     async setStatus(id: number, status: ProviderStatus): Promise<void> {
       await api().setProviderStatus(id, status);
