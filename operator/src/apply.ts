@@ -88,7 +88,11 @@ export async function applyCommand(paths: string[], config: Config, out: Output,
       .map((m) => results.get(m))
       .filter((s): s is ServerStatus => typeof s === 'object')
       .reduce((acc, s) => ({ ready: acc.ready + s.ready, desired: acc.desired + s.desired }), { ready: 0, desired: 0 });
-    const line = `progress: ${progress.ready}/${progress.desired} packages mirrored\n`;
+    // The same words as each kind's Ready condition: module versions for ModuleSets, packages for the others.
+    const modules = manifests.some((m) => m.kind === 'ModuleSet');
+    const providers = manifests.some((m) => m.kind !== 'ModuleSet');
+    const unit = modules && providers ? 'packages and module versions' : modules ? 'module versions' : 'packages';
+    const line = `progress: ${progress.ready}/${progress.desired} ${unit} mirrored\n`;
     if (line !== lastProgress) out.write(line);
     lastProgress = line;
   }

@@ -113,5 +113,17 @@ test('apply gives up on jobs still running at the timeout', async (t) => {
   const code = await applyCommand([file], config, out, { client, pollIntervalMs: 5, timeoutMs: 40 });
   t.is(code, 1);
   t.regex(text(), /Timeout/);
-  t.regex(text(), /progress: 0\/5 packages mirrored/);
+  t.regex(text(), /progress: 0\/5 packages and module versions mirrored/, 'a mix of kinds names both');
+});
+
+test('the progress line of a ModuleSet-only apply counts module versions', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'mods.yaml');
+  await writeFile(file, manifests.split('---\n').filter((doc) => doc.includes('kind: ModuleSet')).join(''));
+  const client = new FakeServerClient();
+  client.jobOutcome = 'running';
+  const { out, text } = capture();
+  t.is(await applyCommand([file], config, out, { client, pollIntervalMs: 5, timeoutMs: 40 }), 1);
+  t.regex(text(), /progress: 0\/\d+ module versions mirrored/);
+  t.notRegex(text(), /packages/);
 });
