@@ -7,8 +7,8 @@ import type { ModuleAddress, ModuleVersionRow } from '../modules/ports.js';
 import type { ObjectStore } from '../storage/store.js';
 import { DownloadCounter } from './downloads.js';
 import { parseModuleParams, parseVersionParam } from './request-path.js';
-import { clientGone, sendStoredArchive } from './routes.js';
-import type { HeldModuleVersion, MirrorService, ModuleVersionsDocument } from './service.js';
+import { clientGone, sendDocument, sendStoredArchive } from './routes.js';
+import type { HeldModuleVersion, MirrorService } from './service.js';
 
 export interface ModuleRoutesDeps {
   mirror: MirrorService;
@@ -39,7 +39,7 @@ export function moduleRoutes(deps: ModuleRoutesDeps): Router {
   const { mirror } = deps;
 
   router.get('/versions', async (ctx) => {
-    sendModuleDocument(ctx, await mirror.moduleVersions(address(ctx), () => clientGone(ctx)));
+    sendDocument(ctx, await mirror.moduleVersions(address(ctx), () => clientGone(ctx)), MODULE_DEPRECATED);
   });
 
   router.get('/download', async (ctx) => {
@@ -90,21 +90,10 @@ function subdirSuffix(row: ModuleVersionRow): string {
   return `//${subdir}`;
 }
 
-function sendModuleDocument(ctx: Koa.Context, doc: ModuleVersionsDocument): void {
-  ctx.status = 200;
-  ctx.set('ETag', doc.etag);
-  ctx.set('Cache-Control', 'no-cache');
-  if (doc.status === 'deprecated') ctx.set('Warning', '299 - "This module is deprecated in this mirror"');
-  if (ctx.fresh) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.type = 'application/json';
-  ctx.body = doc.body;
-}
+const MODULE_DEPRECATED = '299 - "This module is deprecated in this mirror"';
 
 function warnIfDeprecated(ctx: Koa.Context, held: HeldModuleVersion): void {
-  if (held.status === 'deprecated') ctx.set('Warning', '299 - "This module is deprecated in this mirror"');
+  if (held.status === 'deprecated') ctx.set('Warning', MODULE_DEPRECATED);
 }
 
 /**

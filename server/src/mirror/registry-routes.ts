@@ -5,8 +5,8 @@ import { isKnownArch, isKnownOs } from '../providers/platform.js';
 import { isValidVersion } from '../providers/version.js';
 import { presentRegistryDownload } from './documents.js';
 import { parseProvider } from './request-path.js';
-import { clientGone } from './routes.js';
-import type { Document, MirrorService } from './service.js';
+import { clientGone, sendDocument } from './routes.js';
+import type { MirrorService } from './service.js';
 
 /**
  * The Provider Registry Protocol, passed through per upstream host H:
@@ -29,7 +29,7 @@ export function registryRoutes(mirror: MirrorService): Router {
   };
 
   router.get('/versions', async (ctx) => {
-    sendJson(ctx, await mirror.registryVersions(provider(ctx), clientGone(ctx)));
+    sendDocument(ctx, await mirror.registryVersions(provider(ctx), clientGone(ctx)));
   });
 
   router.get('/:version/download/:os/:arch', async (ctx) => {
@@ -64,16 +64,4 @@ export function registryRoutes(mirror: MirrorService): Router {
   });
 
   return router;
-}
-
-function sendJson(ctx: Koa.Context, doc: Document): void {
-  ctx.status = 200;
-  ctx.set('ETag', doc.etag);
-  ctx.set('Cache-Control', 'no-cache');
-  if (ctx.fresh) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.type = 'application/json';
-  ctx.body = doc.body;
 }

@@ -28,8 +28,8 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
   const dispatch = async (ctx: Koa.Context, segments: string[]) => {
     const path = parseMirrorPath(segments);
     const signal = () => clientGone(ctx);
-    if (path.kind === 'index') return sendDocument(ctx, await deps.mirror.index(path.provider, signal));
-    if (path.kind === 'version') return sendDocument(ctx, await deps.mirror.version(path.provider, path.version, signal));
+    if (path.kind === 'index') return sendDocument(ctx, await deps.mirror.index(path.provider, signal), PROVIDER_DEPRECATED);
+    if (path.kind === 'version') return sendDocument(ctx, await deps.mirror.version(path.provider, path.version, signal), PROVIDER_DEPRECATED);
     const ref = await deps.mirror.archive(path.provider, path.file, path.version, signal());
     if ('pulled' in ref) {
       sendPulledArchive(ctx, ref);
@@ -89,11 +89,17 @@ export function sendPulledArchive(ctx: Koa.Context, ref: PulledRef): void {
   if (pulled.size !== undefined) ctx.length = pulled.size;
 }
 
-function sendDocument(ctx: Koa.Context, doc: Document): void {
+export const PROVIDER_DEPRECATED = '299 - "This provider is deprecated in this mirror"';
+
+/**
+ * A rendered JSON document with its strong ETag (304 when the client holds it);
+ * `deprecatedWarning` is sent when the document belongs to something deprecated.
+ */
+export function sendDocument(ctx: Koa.Context, doc: Document, deprecatedWarning?: string): void {
   ctx.status = 200;
   ctx.set('ETag', doc.etag);
   ctx.set('Cache-Control', 'no-cache');
-  if (doc.status === 'deprecated') ctx.set('Warning', '299 - "This provider is deprecated in this mirror"');
+  if (deprecatedWarning !== undefined && doc.status === 'deprecated') ctx.set('Warning', deprecatedWarning);
   if (ctx.fresh) {
     ctx.status = 304;
     return;
