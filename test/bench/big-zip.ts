@@ -12,17 +12,17 @@ import yazl from 'yazl';
  * repeated), streamed to disk without holding it in memory, in the
  * `terraform providers mirror` layout with its h1 listed.
  */
-export async function writeBigProviderMirror(dir: string, targetBytes: number): Promise<{ zip: string; uncompressed: number }> {
+export async function writeBigProviderMirror(dir: string, targetBytes: number, type = 'big'): Promise<{ zip: string; uncompressed: number }> {
   const binary = fs.readFileSync(process.execPath);
   const ratio = deflateRawSync(binary.subarray(0, 8 << 20)).length / (8 << 20);
   const copies = Math.max(1, Math.round(targetBytes / (binary.length * ratio)));
   const uncompressed = copies * binary.length;
 
-  const typeDir = path.join(dir, 'registry.terraform.io', 'acme', 'big');
+  const typeDir = path.join(dir, 'registry.terraform.io', 'acme', type);
   fs.mkdirSync(typeDir, { recursive: true });
-  const filename = 'terraform-provider-big_1.0.0_linux_amd64.zip';
+  const filename = `terraform-provider-${type}_1.0.0_linux_amd64.zip`;
   const zipPath = path.join(typeDir, filename);
-  const name = 'terraform-provider-big_v1.0.0_x5';
+  const name = `terraform-provider-${type}_v1.0.0_x5`;
 
   const contentHash = createHash('sha256');
   const source = Readable.from(
