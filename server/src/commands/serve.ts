@@ -13,6 +13,8 @@ import type { Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
 import { moduleDownloadCounter } from '../mirror/module-routes.js';
 import { MirrorService } from '../mirror/service.js';
+import { WARM_ROUTE, warmDocuments } from '../mirror/warm-path.js';
+import { TrustedProxies } from '../http/forwarded.js';
 import { readHeldRelease } from '../mirror/held-evidence.js';
 import { createPullThrough } from '../pull/pull-through-wiring.js';
 import { createLoadWorkers } from '../loads/service.js';
@@ -121,7 +123,13 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
 
     const tls = await tlsFor(config);
     const listenOptions = { tls: tls && { certFile: tls.certFile, keyFile: tls.keyFile }, limits: connectionLimits(config), onDrop: dropLogger(logger) };
-    running = await listen(app, { ...listenOptions, listen: config.server.listen });
+    const warmPath = warmDocuments({
+      mirror,
+      logger,
+      trustedProxies: new TrustedProxies(config.server.trustedProxies),
+      observe: metrics.requestObserver({ method: 'GET', route: WARM_ROUTE, status: 200 }),
+    });
+    running = await listen(app, { ...listenOptions, listen: config.server.listen, warmPath });
     if (split) {
       adminRunning = await listen(createApp({ ...appDeps, routers: adminRouters, serveMirror: false }), { ...listenOptions, listen: config.server.adminListen });
     }

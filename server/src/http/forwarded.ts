@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import type Koa from 'koa';
 import { parseCidr } from '../config/cidr.js';
@@ -71,6 +72,12 @@ export function forwardedHeaders(trusted: TrustedProxies): Koa.Middleware {
     else delete headers['x-forwarded-host'];
     return next();
   };
+}
+
+/** What ctx.ip says after forwardedHeaders, for code that answers before Koa (mirror/warm-path.ts). */
+export function remoteAddress(trusted: TrustedProxies, req: IncomingMessage): string | undefined {
+  const peer = req.socket.remoteAddress;
+  return trusted.trusts(peer) ? trusted.clientAddress(peer!, joined(req.headers['x-forwarded-for'])) : peer;
 }
 
 function joined(value: string | string[] | undefined): string | undefined {

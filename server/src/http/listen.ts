@@ -30,6 +30,8 @@ export interface ListenOptions {
   limits?: Partial<ConnectionLimits>;
   /** Called when a connection is refused because maxConnections are open. */
   onDrop?: () => void;
+  /** Tried before the app on every request; true when it answered (mirror/warm-path.ts). */
+  warmPath?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 export interface RunningServer {
@@ -63,7 +65,9 @@ function serverOptions(limits: ConnectionLimits): http.ServerOptions {
 
 export async function listen(app: Koa, opts: ListenOptions): Promise<RunningServer> {
   const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const handler = app.callback();
+  const koa = app.callback();
+  const warm = opts.warmPath;
+  const handler: http.RequestListener = warm ? (req, res) => void (warm(req, res) || koa(req, res)) : koa;
   const server: http.Server = opts.tls
     ? https.createServer(
         {

@@ -82,6 +82,20 @@ export class Metrics {
     this.httpDuration.observe({ method: o.method, route: o.route }, o.seconds);
   }
 
+  /**
+   * observeRequest for one method, route and status, with the series looked
+   * up once: the warm path (mirror/warm-path.ts) records a request without
+   * hashing its labels each time.
+   */
+  requestObserver(o: Omit<RequestObservation, 'seconds'>): (seconds: number) => void {
+    const count = this.httpRequests.labels({ method: o.method, route: o.route, status: String(o.status) });
+    const duration = this.httpDuration.labels({ method: o.method, route: o.route });
+    return (seconds) => {
+      count.inc();
+      duration.observe(seconds);
+    };
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }

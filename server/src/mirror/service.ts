@@ -162,8 +162,20 @@ export class MirrorService {
     }
   }
 
+  /**
+   * A cached index.json or {version}.json, or undefined: nothing is loaded,
+   * asked or awaited. The warm path (warm-path.ts) answers with it before the
+   * router; anything else, a cached "not found" included, takes the full path.
+   */
+  peekDocument(path: { kind: 'index'; provider: ProviderIdentity } | { kind: 'version'; provider: ProviderIdentity; version: string }): Document | undefined {
+    const hit = this.cache.get(path.kind === 'index' ? indexKey(path.provider) : versionKey(path.provider, path.version));
+    if (hit === undefined || !('body' in hit)) return undefined;
+    this.hits++;
+    return hit;
+  }
+
   async index(id: ProviderIdentity, signal?: SignalSource): Promise<Document> {
-    return this.cached(`i|${key(id)}`, async () => {
+    return this.cached(indexKey(id), async () => {
       const provider = this.providers.findProvider(id);
       if (provider?.status === 'blocked') return hidden(id);
       const held = provider ? this.providers.listVersions(provider.id) : [];
@@ -176,7 +188,7 @@ export class MirrorService {
   }
 
   async version(id: ProviderIdentity, version: string, signal?: SignalSource): Promise<Document> {
-    return this.cached(`v|${key(id)}|${version}`, async () => {
+    return this.cached(versionKey(id, version), async () => {
       const provider = this.providers.findProvider(id);
       if (provider?.status === 'blocked') return hidden(id);
       const packages = provider ? this.providers.listPackages(provider.id, version) : [];
@@ -365,6 +377,9 @@ function signalOf(source: SignalSource | undefined): AbortSignal | undefined {
 function key(id: ProviderIdentity): string {
   return `${id.hostname}/${id.namespace}/${id.type}`;
 }
+
+const indexKey = (id: ProviderIdentity) => `i|${key(id)}`;
+const versionKey = (id: ProviderIdentity, version: string) => `v|${key(id)}|${version}`;
 
 function render(doc: unknown, status: ProviderRow['status']): Document {
   const body = Buffer.from(JSON.stringify(doc));

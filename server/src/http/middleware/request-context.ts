@@ -13,14 +13,18 @@ declare module 'koa' {
 // cannot inject log lines or huge headers through it.
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The request's id: the client's X-Request-Id when acceptable, else a new one. */
+export function requestIdFor(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && acceptableId.test(incoming) ? incoming : randomUUID();
+}
+
 /**
  * Gives every request an id (X-Request-Id in and out) and a child logger
  * carrying it, then writes one access-log line when the response is done.
  */
 export function requestContext(logger: Logger): Koa.Middleware {
   return async (ctx, next) => {
-    const incoming = ctx.get('x-request-id');
-    const requestId = acceptableId.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdFor(ctx.req.headers['x-request-id']);
     ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ requestId });
     ctx.set('X-Request-Id', requestId);
