@@ -15,7 +15,7 @@ test('with no file and no TFM_ variables every key has its default', async (t) =
   const config = await loadConfig({ env: { PATH: '/bin', HOME: '/root' }, cwd });
   const expected: Config = {
     dataDir: path.join(cwd, 'data'),
-    server: { listen: '127.0.0.1:8443', publicUrl: '', tlsCertFile: '', tlsKeyFile: '', tls: true, shutdownTimeout: 10, trustedProxies: [],
+    server: { listen: '127.0.0.1:8443', publicUrl: '', tlsCertFile: '', tlsKeyFile: '', tls: true, shutdownTimeout: 10, workers: 1, trustedProxies: [],
       headerTimeout: 30, requestTimeout: 30, idleTimeout: 60, maxConnections: 1024, adminListen: '' },
     database: { path: path.join(cwd, 'data', 'tfmirror.db') },
     storage: { type: 'filesystem', path: path.join(cwd, 'data', 'storage') },

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type Koa from 'koa';
 import type { Config } from '../config/types.js';
@@ -9,11 +12,14 @@ import { clientConfigText, renderClientConfig } from '../http/client-config.js';
 import { packageVersion } from '../version.js';
 import { listen, type ConnectionLimits, type RunningServer } from '../http/listen.js';
 import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
-import type { Logger } from '../log.js';
+import { lineWriter, type Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
 import { moduleDownloadCounter } from '../mirror/module-routes.js';
 import { MirrorService } from '../mirror/service.js';
-import { WARM_ROUTE, warmDocuments } from '../mirror/warm-path.js';
+import { WARM_ROUTE, warmDocuments, type WarmPath } from '../mirror/warm-path.js';
+import { ReadWorkers } from '../serving/workers.js';
+import type { StartMessage } from '../serving/messages.js';
+
 import { TrustedProxies } from '../http/forwarded.js';
 import { readHeldRelease } from '../mirror/held-evidence.js';
 import { createPullThrough } from '../pull/pull-through-wiring.js';
@@ -46,6 +52,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
   preferNonBlockingWrites(runtime.db);
   let running: RunningServer | undefined;
   let adminRunning: RunningServer | undefined;
+  let readers: { close(timeoutMs: number): Promise<void> } | undefined;
   try {
     // The archive disk cache wraps the store for everyone in this process, so every delete invalidates it.
     const archiveCache = await createArchiveCache(runtime.store, config, (key, err) => logger.warn({ key, err }, 'archive cache: integrity failure'));
@@ -122,7 +129,11 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     const app = createApp({ ...appDeps, routers: split ? [] : adminRouters });
 
     const tls = await tlsFor(config);
-    const listenOptions = { tls: tls && { certFile: tls.certFile, keyFile: tls.keyFile }, limits: connectionLimits(config), onDrop: dropLogger(logger) };
+    const shared = config.server.workers > 1;
+    // Processes sharing a listener share TLS session ticket keys, so a session resumes on whichever one answers.
+    const tlsFiles = tls && { certFile: tls.certFile, keyFile: tls.keyFile, ...(shared ? { ticketKeys: randomBytes(48) } : {}) };
+    const limits = connectionLimits(config);
+    const listenOptions = { tls: tlsFiles, limits, onDrop: dropLogger(logger) };
     const warmPath = warmDocuments({
       mirror,
       logger,
@@ -130,6 +141,9 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       observe: metrics.requestObserver({ method: 'GET', route: WARM_ROUTE, status: 200 }),
     });
     running = await listen(app, { ...listenOptions, listen: config.server.listen, warmPath });
+    if (shared) {
+      readers = await startReadWorkers(config, { app, warmPath, mirror, metrics, logger, limits, listener: running.server, tls: tlsFiles });
+    }
     if (split) {
       adminRunning = await listen(createApp({ ...appDeps, routers: adminRouters, serveMirror: false }), { ...listenOptions, listen: config.server.adminListen });
     }
@@ -150,7 +164,8 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
       selfSigned: tls && 'bundleFile' in tls ? tls : undefined,
       async shutdown() {
         logger.info('shutting down: finishing in-flight requests');
-        await Promise.all([...servers.map((s) => s.close(config.server.shutdownTimeout * 1000)), workers.close()]);
+        const timeoutMs = config.server.shutdownTimeout * 1000;
+        await Promise.all([...servers.map((s) => s.close(timeoutMs)), readers?.close(timeoutMs), workers.close()]);
         await pull.close();
         mirror.stop();
         downloads.stop();
@@ -164,7 +179,66 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
   } catch (err) {
     await running?.close(0);
     await adminRunning?.close(0);
+    await readers?.close(0);
     runtime.close();
+    throw err;
+  }
+}
+
+interface ReadWorkersDeps {
+  app: Koa;
+  warmPath: WarmPath;
+  mirror: MirrorService;
+  metrics: Metrics;
+  logger: Logger;
+  limits: ConnectionLimits;
+  listener: RunningServer['server'];
+  tls: { certFile: string; keyFile: string; ticketKeys?: Buffer } | undefined;
+}
+
+/**
+ * server.workers > 1: workers - 1 read-serving processes on the main listener
+ * (serving/), passing what they do not answer to an internal listener of this
+ * process: a Unix socket in a directory only this user can enter.
+ */
+async function startReadWorkers(config: Config, deps: ReadWorkersDeps): Promise<{ close(timeoutMs: number): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfmirror-'));
+  const socketPath = path.join(dir, 'writer.sock');
+  const count = config.server.workers - 1;
+  let internal: RunningServer | undefined;
+  try {
+    // Each worker passes requests on over at most 256 kept-alive connections.
+    internal = await listen(deps.app, { listen: '', socketPath, acceptHop: true, warmPath: deps.warmPath, limits: { ...deps.limits, maxConnections: 256 * count + 16 } });
+    const readers = new ReadWorkers({
+      count,
+      listener: deps.listener,
+      logger: deps.logger,
+      writeLines: lineWriter(deps.logger),
+      start: {
+        ...(deps.tls?.ticketKeys ? { tls: { certFile: deps.tls.certFile, keyFile: deps.tls.keyFile, ticketKeys: deps.tls.ticketKeys } } : {}),
+        limits: deps.limits,
+        logLevel: deps.logger.level as StartMessage['logLevel'],
+        trustedProxies: config.server.trustedProxies,
+        socketPath,
+        documentEntries: config.cache.memoryMaxEntries,
+      },
+    });
+    await readers.start();
+    deps.mirror.onInvalidate(() => readers.invalidate());
+    deps.metrics.addPeers(() => readers.metrics());
+    deps.logger.info({ workers: config.server.workers }, 'serving with read-serving workers');
+    const opened = internal;
+    return {
+      async close(timeoutMs) {
+        // Workers drain first: what they still serve may need this process's internal listener.
+        await readers.close(timeoutMs);
+        await opened.close(timeoutMs);
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await internal?.close(0);
+    fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -150,6 +150,7 @@ function buildServer(s: Reader): ServerConfig {
     tlsKeyFile,
     tls,
     shutdownTimeout: s.num('server.shutdown_timeout'),
+    workers: s.num('server.workers'),
     ...buildServerLimits(s, listen),
     trustedProxies: s.cidrs('server.trusted_proxies'),
   };

@@ -82,6 +82,8 @@ export const KEYS: readonly KeySpec[] = [
   // A socket with no traffic either way for this long is destroyed (a download whose client stopped reading too).
   duration('server.idle_timeout', 60, 1, 3600),
   int('server.max_connections', 1024, 1, 1_000_000),
+  // Processes answering the main listener: this one (writes, jobs, admin) and workers - 1 that serve reads.
+  int('server.workers', 1, 1, 64),
   // "" serves the admin API on the main listener; host:port moves it (and /metrics) to a listener of its own.
   str('server.admin_listen'),
   // CIDRs of reverse proxies whose X-Forwarded-* headers are believed; empty: none, whatever tls says.

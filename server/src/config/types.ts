@@ -23,6 +23,8 @@ export interface ServerConfig {
   idleTimeout: number;
   /** Open connections per listener; more are closed on accept. */
   maxConnections: number;
+  /** Processes sharing the main listener: this one plus workers - 1 read-serving processes (serving/). */
+  workers: number;
   /** host:port of a separate listener for the admin API and /metrics, or "" for the main listener. */
   adminListen: string;
   /** CIDRs of reverse proxies allowed to set X-Forwarded-For/-Proto/-Host; empty: nobody. */

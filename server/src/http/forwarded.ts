@@ -52,20 +52,59 @@ export class TrustedProxies {
   }
 }
 
+/**
+ * The internal hop from a read-serving worker (serving/) to this process: the
+ * worker terminated the client's connection, and says in these headers who
+ * the TCP peer was and over which scheme it came. They are believed only on
+ * the internal listener (a socket in a directory only this user can enter),
+ * where acceptHop moves them off the headers; anywhere else they are ignored.
+ */
+export const HOP_PEER_HEADER = 'x-tfmirror-hop-peer';
+export const HOP_PROTO_HEADER = 'x-tfmirror-hop-proto';
+
+const HOP = Symbol('tfmirror.hop');
+interface Hop {
+  peer: string | undefined;
+  proto: 'http' | 'https';
+}
+type HopRequest = IncomingMessage & { [HOP]?: Hop };
+
+/** On the internal listener only: takes the worker's hop headers off the request and keeps what they say beside it. */
+export function acceptHop(req: IncomingMessage): void {
+  const peer = req.headers[HOP_PEER_HEADER];
+  const proto = req.headers[HOP_PROTO_HEADER];
+  delete req.headers[HOP_PEER_HEADER];
+  delete req.headers[HOP_PROTO_HEADER];
+  (req as HopRequest)[HOP] = { peer: typeof peer === 'string' && isIP(peer) !== 0 ? peer : undefined, proto: proto === 'https' ? 'https' : 'http' };
+}
+
+/** The client's TCP peer: the socket's, or the one a worker saw for a request it passed on. */
+function peerOf(req: IncomingMessage): string | undefined {
+  const hop = (req as HopRequest)[HOP];
+  return hop ? hop.peer : req.socket.remoteAddress;
+}
+
 /** Middleware that must run before anything reads ctx.ip, ctx.protocol or ctx.host. */
 export function forwardedHeaders(trusted: TrustedProxies): Koa.Middleware {
   return async (ctx, next) => {
     const headers = ctx.req.headers;
-    const peer = ctx.req.socket.remoteAddress;
+    const hop = (ctx.req as HopRequest)[HOP];
+    const peer = peerOf(ctx.req);
     if (!trusted.trusts(peer)) {
       // Deleting only what is there: a delete on the headers object makes every later header read slower.
       for (const h of FORWARDED_HEADERS) if (headers[h] !== undefined) delete headers[h];
+      // Koa believes X-Forwarded-* app-wide: through the hop, they carry what the worker saw.
+      if (hop) {
+        if (hop.peer !== undefined) headers['x-forwarded-for'] = hop.peer;
+        headers['x-forwarded-proto'] = hop.proto;
+      }
       return next();
     }
     headers['x-forwarded-for'] = trusted.clientAddress(peer!, joined(headers['x-forwarded-for']));
     // The nearest proxy's value: it is the one that saw the client's connection (or passed it on).
     const proto = last(joined(headers['x-forwarded-proto']))?.toLowerCase();
     if (proto === 'http' || proto === 'https') headers['x-forwarded-proto'] = proto;
+    else if (hop) headers['x-forwarded-proto'] = hop.proto;
     else delete headers['x-forwarded-proto'];
     const host = last(joined(headers['x-forwarded-host']));
     if (host !== undefined && HOST.test(host)) headers['x-forwarded-host'] = host;
@@ -76,7 +115,7 @@ export function forwardedHeaders(trusted: TrustedProxies): Koa.Middleware {
 
 /** What ctx.ip says after forwardedHeaders, for code that answers before Koa (mirror/warm-path.ts). */
 export function remoteAddress(trusted: TrustedProxies, req: IncomingMessage): string | undefined {
-  const peer = req.socket.remoteAddress;
+  const peer = peerOf(req);
   return trusted.trusts(peer) ? trusted.clientAddress(peer!, joined(req.headers['x-forwarded-for'])) : peer;
 }
 

@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { InvalidInput } from '../errors.js';
+import { acceptHop } from './forwarded.js';
 
 /** Bounds on what one client can hold: sockets, time to send a request, time without traffic. */
 export interface ConnectionLimits {
@@ -25,8 +26,14 @@ export const DEFAULT_LIMITS: ConnectionLimits = {
 };
 
 export interface ListenOptions {
+  /** host:port; ignored with socketPath. */
   listen: string;
-  tls?: { certFile: string; keyFile: string };
+  /** A Unix socket to listen on instead (the internal listener read-serving workers pass requests to). */
+  socketPath?: string;
+  /** Believe the hop headers of read-serving workers (http/forwarded.ts acceptHop): only on the internal listener. */
+  acceptHop?: boolean;
+  /** ticketKeys: shared by every process serving one listener, so a TLS session resumes on whichever answers. */
+  tls?: { certFile: string; keyFile: string; ticketKeys?: Buffer };
   limits?: Partial<ConnectionLimits>;
   /** Called when a connection is refused because maxConnections are open. */
   onDrop?: () => void;
@@ -67,13 +74,44 @@ export async function listen(app: Koa, opts: ListenOptions): Promise<RunningServ
   const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const koa = app.callback();
   const warm = opts.warmPath;
-  const handler: http.RequestListener = warm ? (req, res) => void (warm(req, res) || koa(req, res)) : koa;
-  const server: http.Server = opts.tls
+  const answer: http.RequestListener = warm ? (req, res) => void (warm(req, res) || koa(req, res)) : koa;
+  const handler: http.RequestListener = opts.acceptHop ? (req, res) => (acceptHop(req), answer(req, res)) : answer;
+  const server = createServer(handler, limits, opts.tls);
+  if (opts.onDrop) server.on('drop', opts.onDrop);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const listening = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (opts.socketPath !== undefined) server.listen(opts.socketPath, listening);
+    else {
+      const { host, port } = splitHostPort(opts.listen);
+      server.listen(port, host || undefined, listening);
+    }
+  });
+  const address = server.address();
+  return {
+    server,
+    host: typeof address === 'string' || address === null ? (opts.socketPath ?? '') : address.address,
+    port: typeof address === 'string' || address === null ? 0 : (address as AddressInfo).port,
+    close: (timeoutMs) => closeGracefully(server, timeoutMs),
+  };
+}
+
+/**
+ * An HTTP(S) server with the connection limits, not yet listening: `listen`
+ * binds it, and a read-serving worker (serving/reader.ts) attaches it to the
+ * listening socket it was handed.
+ */
+export function createServer(handler: http.RequestListener, limits: ConnectionLimits, tls?: ListenOptions['tls']): http.Server {
+  const server: http.Server = tls
     ? https.createServer(
         {
           ...serverOptions(limits),
-          cert: fs.readFileSync(opts.tls.certFile),
-          key: fs.readFileSync(opts.tls.keyFile),
+          cert: fs.readFileSync(tls.certFile),
+          key: fs.readFileSync(tls.keyFile),
+          ...(tls.ticketKeys ? { ticketKeys: tls.ticketKeys } : {}),
           // Before the handshake there is no HTTP parser, so the header deadline would not apply.
           handshakeTimeout: limits.headerTimeoutMs,
         },
@@ -84,25 +122,10 @@ export async function listen(app: Koa, opts: ListenOptions): Promise<RunningServ
   // store stream then closes, and Koa destroys the stream (its file handle).
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
-  if (opts.onDrop) server.on('drop', opts.onDrop);
-  const { host, port } = splitHostPort(opts.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host || undefined, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  return {
-    server,
-    host: address.address,
-    port: address.port,
-    close: (timeoutMs) => closeGracefully(server, timeoutMs),
-  };
+  return server;
 }
 
-function closeGracefully(server: http.Server, timeoutMs: number): Promise<void> {
+export function closeGracefully(server: http.Server, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), timeoutMs).unref();
     server.close(() => {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { JOB_ITEM_STATUSES, JOB_STATUSES, type JobCounts } from '../db/job-stats.js';
 import { type PullMetadataSnapshot, registerPullMetadataMetrics } from './pull-metadata.js';
 import { type PullSeamSnapshot, registerPullSeamMetrics } from './pull-seam.js';
@@ -100,9 +100,24 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  /** The Prometheus text exposition of every series. */
-  scrape(): Promise<string> {
-    return this.registry.metrics();
+  /** Read-serving workers' request series (serving/), summed into this process's on every scrape. */
+  private peers: (() => Promise<MetricObjectWithValues<MetricValue<string>>[][]>) | undefined;
+
+  addPeers(collect: () => Promise<MetricObjectWithValues<MetricValue<string>>[][]>): void {
+    this.peers = collect;
+  }
+
+  /** The Prometheus text exposition of every series (requests answered by workers included). */
+  async scrape(): Promise<string> {
+    const others = this.peers ? await this.peers() : [];
+    if (others.length === 0) return this.registry.metrics();
+    // Only the series both kinds of process keep are summed; the rest are this process's alone, as they are.
+    const shared = [this.httpRequests, this.httpDuration, this.bytesServed];
+    const names = new Set<string>(shared.map((m) => (m as unknown as { name: string }).name));
+    const own = await Promise.all(shared.map((m) => m.get()));
+    const summed = AggregatorRegistry.aggregate([own, ...others.map((o) => o.filter((m) => names.has(m.name)))]);
+    for (const metric of this.registry.getMetricsAsArray()) if (!names.has(metric.name)) summed.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+    return summed.metrics();
   }
 
   private registerSources(opts: MetricsOptions): void {

@@ -127,6 +127,7 @@ export class MirrorService {
   /** Bumped by invalidate(), so a load that raced a write does not cache its stale answer. */
   private generation = 0;
   private poller: NodeJS.Timeout | undefined;
+  private readonly invalidated: (() => void)[] = [];
   hits = 0;
   misses = 0;
 
@@ -152,6 +153,12 @@ export class MirrorService {
   invalidate(): void {
     this.generation++;
     this.cache.clear();
+    for (const listener of this.invalidated) listener();
+  }
+
+  /** Called after every invalidation: copies of documents elsewhere (read-serving workers) follow it. */
+  onInvalidate(listener: () => void): void {
+    this.invalidated.push(listener);
   }
 
   checkForExternalWrites(): void {

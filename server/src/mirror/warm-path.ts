@@ -10,7 +10,8 @@ import type { MirrorService } from './service.js';
 export type WarmPath = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
 export interface WarmPathDeps {
-  mirror: MirrorService;
+  /** The mirror's rendered documents, or a read-serving worker's copy of them (serving/forwarded-documents.ts). */
+  mirror: Pick<MirrorService, 'peekDocument'>;
   logger: Logger;
   trustedProxies: TrustedProxies;
   /** Records one answered request (the metrics of the route Koa would have matched). */
@@ -67,8 +68,8 @@ export function warmDocuments(deps: WarmPathDeps): WarmPath {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     deps.observe?.(seconds);
     if (log.isLevelEnabled('info')) {
-      const line = { method: 'GET', path: url, status: 200, bytes: doc.body.length, ms: Math.round(seconds * 1e5) / 100, remote: remoteAddress(deps.trustedProxies, req), userAgent: h['user-agent'] || undefined };
-      log.child({ requestId }).info(line, 'request');
+      const line = { requestId, method: 'GET', path: url, status: 200, bytes: doc.body.length, ms: Math.round(seconds * 1e5) / 100, remote: remoteAddress(deps.trustedProxies, req), userAgent: h['user-agent'] || undefined };
+      log.info(line, 'request');
     }
     return true;
   };

@@ -1,0 +1,99 @@
+import http from 'node:http';
+import { HOP_PEER_HEADER, HOP_PROTO_HEADER } from '../http/forwarded.js';
+import { parseMirrorPath } from '../mirror/request-path.js';
+import { PROVIDER_DEPRECATED } from '../mirror/routes.js';
+import type { Document } from '../mirror/service.js';
+import type { DocumentPath, ForwardedDocuments } from './forwarded-documents.js';
+
+/** Headers about one connection, not the message (RFC 9110 §7.6.1): never passed across the hop. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** The most a document kept from the writer's answer may weigh; a bigger one is only passed on. */
+const MAX_KEPT_DOCUMENT = 1 << 20;
+
+export interface PassOnOptions {
+  /** The writer's internal listener. */
+  socketPath: string;
+  agent: http.Agent;
+  /** The scheme the client connected with. */
+  proto: 'http' | 'https';
+  documents: ForwardedDocuments;
+}
+
+/**
+ * Passes a request this worker does not answer itself to the writing process
+ * over its internal listener, and the answer back, streamed both ways with
+ * backpressure (pipe). The writer learns the client's peer and scheme from the
+ * hop headers, so trusted proxies, logs and absolute URLs are as if the client
+ * had reached it directly. A plain GET of a provider document answered 200 is
+ * kept (ForwardedDocuments) when it is exactly what the warm path would send.
+ */
+export function passOn(req: http.IncomingMessage, res: http.ServerResponse, opts: PassOnOptions): void {
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+  headers[HOP_PEER_HEADER] = req.socket.remoteAddress ?? '';
+  headers[HOP_PROTO_HEADER] = opts.proto;
+  const keep = keepable(req);
+  const generation = opts.documents.generation;
+
+  const upstream = http.request({ socketPath: opts.socketPath, agent: opts.agent, method: req.method, path: req.url, headers });
+  // The client going away mid-answer ends the writer's side too (its handler sees the close, a pull stops waiting).
+  res.once('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  upstream.once('error', () => {
+    if (res.headersSent) res.destroy();
+    else {
+      const body = JSON.stringify({ error: { message: 'the serving process is not reachable; retry' } });
+      res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Retry-After': '1' }).end(body);
+    }
+  });
+  upstream.once('response', (answer) => {
+    const raw = answer.rawHeaders;
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
+    // A cut on the writer's side is a cut here: never a short body that looks complete.
+    answer.once('aborted', () => res.destroy());
+    answer.once('error', () => res.destroy());
+    const doc = keep && answer.statusCode === 200 ? keptDocument(answer) : undefined;
+    if (keep && doc) {
+      const chunks: Buffer[] = [];
+      answer.on('data', (c: Buffer) => chunks.push(c));
+      answer.once('end', () => {
+        const body = Buffer.concat(chunks);
+        if (body.length === doc.length) opts.documents.remember(keep, { body, etag: doc.etag, status: doc.status }, generation);
+      });
+    }
+    answer.pipe(res);
+  });
+  req.pipe(upstream);
+}
+
+/** The document a request names when its answer may be kept: an unconditional GET of index.json or {version}.json. */
+function keepable(req: http.IncomingMessage): DocumentPath | undefined {
+  if (req.method !== 'GET' || req.url === undefined || req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) return undefined;
+  const query = req.url.indexOf('?');
+  const url = query === -1 ? req.url : req.url.slice(0, query);
+  if (!url.endsWith('.json') || url.includes('%')) return undefined;
+  try {
+    const path = parseMirrorPath(url);
+    return path.kind === 'archive' ? undefined : path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Headers the warm path writes for a document (and the framing Node adds): an answer with any other is not kept. */
+const DOCUMENT_HEADERS = new Set(['x-request-id', 'etag', 'cache-control', 'content-type', 'content-length', 'warning', 'date', 'connection', 'keep-alive']);
+
+/** What the warm path needs to send this answer again byte for byte, or undefined when it could not. */
+function keptDocument(answer: http.IncomingMessage): { etag: string; length: number; status: Document['status'] } | undefined {
+  const h = answer.headers;
+  if (Object.keys(h).some((name) => !DOCUMENT_HEADERS.has(name))) return undefined;
+  if (h['cache-control'] !== 'no-cache' || h['content-type'] !== 'application/json; charset=utf-8' || typeof h.etag !== 'string') return undefined;
+  if (h.warning !== undefined && h.warning !== PROVIDER_DEPRECATED) return undefined;
+  const length = Number(h['content-length']);
+  if (!Number.isInteger(length) || length > MAX_KEPT_DOCUMENT) return undefined;
+  return { etag: h.etag, length, status: h.warning === undefined ? 'active' : 'deprecated' };
+}
