@@ -63,6 +63,7 @@ server {
   public_url       = "https://mirror.example.com/base/"
   tls              = false
   shutdown_timeout = "1m"
+  workers          = 3
 }
 storage {
   type              = "s3"
@@ -110,6 +111,7 @@ log { level = "debug" }
     tlsKeyFile: '',
     tls: false,
     shutdownTimeout: 60,
+    workers: 3,
     headerTimeout: 30,
     requestTimeout: 30,
     idleTimeout: 60,
