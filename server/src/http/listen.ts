@@ -111,7 +111,9 @@ export function createServer(handler: http.RequestListener, limits: ConnectionLi
           ...serverOptions(limits),
           cert: fs.readFileSync(tls.certFile),
           key: fs.readFileSync(tls.keyFile),
-          ...(tls.ticketKeys ? { ticketKeys: tls.ticketKeys } : {}),
+          // Node derives the session id context from the process's argv, which differs between the
+          // writer and its workers; OpenSSL refuses to resume a session from another context.
+          ...(tls.ticketKeys ? { ticketKeys: Buffer.from(tls.ticketKeys), sessionIdContext: 'terraform-mirror' } : {}),
           // Before the handshake there is no HTTP parser, so the header deadline would not apply.
           handshakeTimeout: limits.headerTimeoutMs,
         },

@@ -1,4 +1,4 @@
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { JOB_ITEM_STATUSES, JOB_STATUSES, type JobCounts } from '../db/job-stats.js';
 import { type PullMetadataSnapshot, registerPullMetadataMetrics } from './pull-metadata.js';
 import { type PullSeamSnapshot, registerPullSeamMetrics } from './pull-seam.js';
@@ -111,12 +111,13 @@ export class Metrics {
   async scrape(): Promise<string> {
     const others = this.peers ? await this.peers() : [];
     if (others.length === 0) return this.registry.metrics();
-    // Only the series both kinds of process keep are summed; the rest are this process's alone, as they are.
-    const shared = [this.httpRequests, this.httpDuration, this.bytesServed];
-    const names = new Set<string>(shared.map((m) => (m as unknown as { name: string }).name));
-    const own = await Promise.all(shared.map((m) => m.get()));
-    const summed = AggregatorRegistry.aggregate([own, ...others.map((o) => o.filter((m) => names.has(m.name)))]);
-    for (const metric of this.registry.getMetricsAsArray()) if (!names.has(metric.name)) summed.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+    // Series the workers keep are summed with this process's of the same name; the rest are this process's alone, as they are.
+    const names = new Set(others.flat().map((m) => m.name));
+    // prom-client types these as plain objects; they are its metric instances.
+    const mine = this.registry.getMetricsAsArray() as unknown as (Metric & { name: string })[];
+    const own = await Promise.all(mine.filter((m) => names.has(m.name)).map((m) => m.get()));
+    const summed = AggregatorRegistry.aggregate([own, ...others]);
+    for (const metric of mine) if (!names.has(metric.name)) summed.registerMetric(metric);
     return summed.metrics();
   }
 

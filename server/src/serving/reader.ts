@@ -5,6 +5,7 @@
  * opens no database and runs no jobs: what it knows comes from the writer.
  */
 import http from 'node:http';
+import { Counter } from 'prom-client';
 import type net from 'node:net';
 import { TrustedProxies } from '../http/forwarded.js';
 import { closeGracefully, createServer } from '../http/listen.js';
@@ -27,6 +28,7 @@ function start(msg: StartMessage, listening: net.Server): void {
   const logger = createLogger(msg.logLevel, lines).child({ worker: msg.worker });
   const documents = new ForwardedDocuments({ maxEntries: msg.documentEntries, ttlMs: KEPT_DOCUMENT_TTL_MS });
   const metrics = new Metrics({ defaultMetrics: false });
+  const passedOn = new Counter({ name: 'worker_requests_passed_on_total', help: 'Requests read-serving workers passed on to the writing process', registers: [metrics.registry] });
   const warm = warmDocuments({
     mirror: documents,
     logger,
@@ -35,7 +37,15 @@ function start(msg: StartMessage, listening: net.Server): void {
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const pass = { socketPath: msg.socketPath, agent, proto: msg.tls ? ('https' as const) : ('http' as const), documents };
-  const server = createServer((req, res) => void (warm(req, res) || passOn(req, res, pass)), msg.limits, msg.tls);
+  const server = createServer(
+    (req, res) => {
+      if (warm(req, res)) return;
+      passedOn.inc();
+      passOn(req, res, pass);
+    },
+    msg.limits,
+    msg.tls,
+  );
   // The socket the writer listens on, shared: the kernel hands each new connection to one of the processes.
   server.listen(listening, () => send({ type: 'ready' }));
   server.on('error', (err) => {
