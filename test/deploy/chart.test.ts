@@ -171,6 +171,7 @@ test('the schema rejects bad values', (t) => {
     ['wrong type', (v) => (v.persistence.enabled = 'yes'), /persistence\.enabled: expected boolean/],
     ['typo in a block', (v) => (v.storage.forcePathstyle = true), /unknown property forcePathstyle/],
     ['range', (v) => (v.jobs.concurrency = 0), /below minimum/],
+    ['serving processes', (v) => (v.server.workers = 0), /server\.workers.*below minimum/],
     ['log level', (v) => (v.server.logLevel = 'verbose'), /not in enum/],
     ['ingress host', (v) => (v.ingress.hosts = [{ paths: [] }]), /missing required host/],
     ['pull-through list', (v) => (v.pullThrough.include = 'registry.terraform.io/*/*'), /expected array/],
@@ -286,7 +287,7 @@ kTest('the Deployment has the same containers, ports, probes and hardening as co
     // Every literal env entry of config/manager is in the chart (secret names differ by design).
     const chartEnv = new Map((c.env as Doc[]).map((e) => [e.name, e]));
     // Values the chart takes from values.yaml (rendered as X here) default to config/manager's.
-    const fromValues: Record<string, unknown> = { NODE_OPTIONS: values.operator.nodeOptions };
+    const fromValues: Record<string, unknown> = { NODE_OPTIONS: values.operator.nodeOptions, TFM_SERVER_WORKERS: String(values.server.workers) };
     for (const e of k.env as Doc[]) {
       t.true(chartEnv.has(e.name), `${c.name}: ${e.name}`);
       if (e.name in fromValues) t.is(fromValues[e.name], e.value, `${c.name}: ${e.name} defaults to config/manager's value`);
