@@ -222,6 +222,7 @@ test('hop-by-hop request headers stay on the client\'s connection; other headers
       // Valid framing for the worker, and distinguishable from the chunked framing the worker's own request uses.
       'transfer-encoding': 'gzip, chunked',
       connection: 'keep-alive, x-hop-only',
+      'x-hop-only': 'named by Connection: this connection\'s own',
       'keep-alive': 'timeout=99',
       te: 'trailers',
       trailer: 'x-checksum',
@@ -236,6 +237,7 @@ test('hop-by-hop request headers stay on the client\'s connection; other headers
   t.is(h['transfer-encoding'], 'chunked', 'the worker\'s own framing');
   t.is(h.connection, 'keep-alive', 'the worker\'s agent\'s');
   t.is(h['keep-alive'], undefined);
+  t.is(h['x-hop-only'], undefined, 'a header the Connection header names stays on the client\'s connection');
   t.is(h.te, undefined);
   t.is(h.trailer, undefined);
   t.is(h.upgrade, undefined);
@@ -250,6 +252,7 @@ test('a streamed 8 MB answer arrives intact with the writer\'s status, status me
     ctx.set('X-Custom', 'from the writer');
     ctx.set('Transfer-Encoding', 'gzip, chunked');
     ctx.set('Connection', 'keep-alive, x-hop-only');
+    ctx.set('X-Hop-Only', 'named by Connection');
     ctx.set('Keep-Alive', 'timeout=99');
     ctx.set('Trailer', 'x-checksum');
     ctx.set('Upgrade', 'h2c');
@@ -265,6 +268,7 @@ test('a streamed 8 MB answer arrives intact with the writer\'s status, status me
   t.is(answer.headers['transfer-encoding'], 'chunked', 'the worker\'s own framing');
   t.is(answer.headers.connection, 'close', 'the worker\'s, for a client that asked to close');
   t.is(answer.headers['keep-alive'], undefined);
+  t.is(answer.headers['x-hop-only'], undefined);
   t.is(answer.headers.trailer, undefined);
   t.is(answer.headers.upgrade, undefined);
 });
@@ -459,3 +463,52 @@ test('remember() with a generation from before an invalidation is ignored', (t) 
   d.remember(provider('null'), doc('a'), d.generation);
   t.is(d.peekDocument(provider('null'))?.etag, '"a"');
 });
+
+// 6. Archives the writer names by their file.
+
+test('an archive the writer names by its file is streamed by the worker: that part of the file, the writer\'s status and headers, no hop header', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-pass-file-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'archive.zip');
+  const bytes = chunkedBytes(3 * 1024 * 1024 + 17);
+  fs.writeFileSync(file, bytes);
+  const p = await start(t, (ctx) => {
+    t.is(ctx.get('x-tfmirror-hop-offload'), '', 'the offer is taken off before the app sees the request');
+    ctx.status = 206;
+    ctx.type = 'application/zip';
+    ctx.set('Content-Range', `bytes 100-2099999/${bytes.length}`);
+    ctx.set('ETag', '"e"');
+    ctx.set('x-tfmirror-hop-file', file);
+    ctx.set('x-tfmirror-hop-file-start', '100');
+    ctx.set('x-tfmirror-hop-file-length', '2099900');
+    ctx.body = Buffer.alloc(0);
+  });
+  const answer = await request(p, '/registry.terraform.io/hashicorp/null/3.2.2/terraform-provider-null_3.2.2_linux_amd64.zip');
+  t.is(answer.status, 206);
+  t.is(answer.headers['content-length'], '2099900');
+  t.is(answer.headers['content-range'], `bytes 100-2099999/${bytes.length}`);
+  t.is(answer.headers.etag, '"e"');
+  t.true(answer.body.equals(bytes.subarray(100, 2_100_000)));
+  for (const name of Object.keys(answer.headers)) t.false(name.startsWith('x-tfmirror-'), name);
+});
+
+test('an archive whose file is gone when the worker opens it is a 503 to retry, never a short body', async (t) => {
+  const p = await start(t, (ctx) => {
+    ctx.status = 200;
+    ctx.type = 'application/zip';
+    ctx.set('x-tfmirror-hop-file', path.join(os.tmpdir(), 'tfm-no-such-dir', 'gone.zip'));
+    ctx.set('x-tfmirror-hop-file-start', '0');
+    ctx.set('x-tfmirror-hop-file-length', '1000');
+    ctx.body = Buffer.alloc(0);
+  });
+  const answer = await request(p, '/registry.terraform.io/hashicorp/null/3.2.2/terraform-provider-null_3.2.2_linux_amd64.zip');
+  t.is(answer.status, 503);
+  t.is(answer.headers['retry-after'], '1');
+  t.regex(JSON.parse(answer.body.toString()).error.message, /retry/);
+});
+
+function chunkedBytes(n: number): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + (i >> 8)) & 0xff;
+  return out;
+}

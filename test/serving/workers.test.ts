@@ -5,6 +5,7 @@
  * fresh connections until both have answered (bounded), and read from the
  * access log and /metrics which one did.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -177,6 +178,57 @@ test('requests a worker passes on reach the writer as the client sent them: behi
   t.true(passedOn >= 1, `some logins went through the worker (${passedOn})`);
   t.is(ips.length, 12);
   t.true(ips.every((ip) => ip === '203.0.113.9'), ips.join(','));
+});
+
+/** GET on a fresh connection, the body as bytes. */
+function freshBytes(base: string, pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(new URL(pathname, base), { agent: false, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+test('archives are sent by whichever process accepted the connection: whole and ranged downloads are the archive\'s bytes, each whole one counted once', async (t) => {
+  const s = await start(t);
+  const archive = path.join(s.dir, 'export', 'registry.terraform.io', 'hashicorp', 'null', 'terraform-provider-null_3.2.2_linux_amd64.zip');
+  const bytes = fs.readFileSync(archive);
+  const url = `/registry.terraform.io/hashicorp/null/3.2.2/terraform-provider-null_3.2.2_linux_amd64.zip`;
+  let whole = 0;
+  // Until some went through the worker (it streams the file itself, the writer only names it).
+  await until('a download through the worker', async () => {
+    // A client offering to read files itself is not a worker: the writer's public listener ignores the offer.
+    const res = await freshBytes(s.base, url, { 'x-tfmirror-hop-offload': 'file' });
+    whole++;
+    t.is(res.status, 200);
+    t.true(res.body.equals(bytes));
+    t.is(res.headers['content-length'], String(bytes.length));
+    t.is(res.headers['accept-ranges'], 'bytes');
+    t.is(res.headers.etag, `"${createHash('sha256').update(bytes).digest('hex')}"`);
+    for (const name of Object.keys(res.headers)) t.false(name.startsWith('x-tfmirror-'), name);
+    if (whole > 60) throw new Error('60 connections did not reach the worker');
+    const text = (await fresh(s.base, '/metrics')).body;
+    return metric(text, 'worker_requests_passed_on_total') > 0 && metric(text, 'bytes_served_total') === whole * bytes.length ? true : undefined;
+  });
+  for (let i = 0; i < 10; i++) {
+    const part = await freshBytes(s.base, url, { range: 'bytes=10-99' });
+    t.is(part.status, 206);
+    t.is(part.headers['content-range'], `bytes 10-99/${bytes.length}`);
+    t.true(part.body.equals(bytes.subarray(10, 100)));
+  }
+  t.is(await s.serve.stop(), 0);
+  const db = openDatabase(path.join(s.dir, 'data', 'tfmirror.db'));
+  try {
+    const row = db.prepare('SELECT download_count AS n FROM provider_packages').get() as { n: number };
+    t.is(row.n, whole, 'ranges from byte 10 are not downloads');
+  } finally {
+    db.close();
+  }
 });
 
 test('a write by another process reaches every process: an imported version is listed by every answer', async (t) => {

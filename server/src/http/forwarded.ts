@@ -61,11 +61,18 @@ export class TrustedProxies {
  */
 export const HOP_PEER_HEADER = 'x-tfmirror-hop-peer';
 export const HOP_PROTO_HEADER = 'x-tfmirror-hop-proto';
+/** The worker can stream a local file itself: an archive may be answered with HOP_FILE_* instead of its bytes. */
+export const HOP_OFFLOAD_HEADER = 'x-tfmirror-hop-offload';
+/** In the writer's answer: the file, first byte and length the worker sends as the body (X-Accel-Redirect's idea). */
+export const HOP_FILE_HEADER = 'x-tfmirror-hop-file';
+export const HOP_FILE_START_HEADER = 'x-tfmirror-hop-file-start';
+export const HOP_FILE_LENGTH_HEADER = 'x-tfmirror-hop-file-length';
 
 const HOP = Symbol('tfmirror.hop');
 interface Hop {
   peer: string | undefined;
   proto: 'http' | 'https';
+  offload: boolean;
 }
 type HopRequest = IncomingMessage & { [HOP]?: Hop };
 
@@ -73,9 +80,16 @@ type HopRequest = IncomingMessage & { [HOP]?: Hop };
 export function acceptHop(req: IncomingMessage): void {
   const peer = req.headers[HOP_PEER_HEADER];
   const proto = req.headers[HOP_PROTO_HEADER];
+  const offload = req.headers[HOP_OFFLOAD_HEADER] === 'file';
   delete req.headers[HOP_PEER_HEADER];
   delete req.headers[HOP_PROTO_HEADER];
-  (req as HopRequest)[HOP] = { peer: typeof peer === 'string' && isIP(peer) !== 0 ? peer : undefined, proto: proto === 'https' ? 'https' : 'http' };
+  delete req.headers[HOP_OFFLOAD_HEADER];
+  (req as HopRequest)[HOP] = { peer: typeof peer === 'string' && isIP(peer) !== 0 ? peer : undefined, proto: proto === 'https' ? 'https' : 'http', offload };
+}
+
+/** Whether the request came from a read-serving worker that streams local files itself. */
+export function hopOffloads(req: IncomingMessage): boolean {
+  return (req as HopRequest)[HOP]?.offload === true;
 }
 
 /** The client's TCP peer: the socket's, or the one a worker saw for a request it passed on. */

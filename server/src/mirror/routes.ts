@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
+import { HOP_FILE_HEADER, HOP_FILE_LENGTH_HEADER, HOP_FILE_START_HEADER, hopOffloads } from '../http/forwarded.js';
 import { parseRange } from '../http/range.js';
 import { readArchive } from '../storage/disk-cache.js';
 import type { ObjectStore } from '../storage/store.js';
@@ -172,6 +173,19 @@ export async function sendStoredArchive(
     ctx.length = length;
     return;
   }
+  const file = deps.store.localPath && hopOffloads(ctx.req) ? deps.store.localPath(pkg.objectKey) : undefined;
+  if (file !== undefined) {
+    // A read-serving worker asked: it streams the file to its client itself, so the bytes do not cross the hop.
+    succeed(range ? 206 : 200);
+    ctx.type = pkg.contentType;
+    if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${pkg.size}`);
+    if (!range || range.start === 0) counted();
+    ctx.set(HOP_FILE_HEADER, file);
+    ctx.set(HOP_FILE_START_HEADER, String(range ? range.start : 0));
+    ctx.set(HOP_FILE_LENGTH_HEADER, String(length));
+    ctx.body = NO_BYTES;
+    return;
+  }
   const controller = new AbortController();
   // The request's own 'close' fires once its body is read; the response's
   // 'close' before it finished is what a client going away looks like.
@@ -187,6 +201,8 @@ export async function sendStoredArchive(
   ctx.body = object.body;
   ctx.length = object.size;
 }
+
+const NO_BYTES = Buffer.alloc(0);
 
 /** Conditional GET against the package's ETag, decided before any header of a success is set. */
 function isFresh(ctx: Koa.Context, etag: string): boolean {

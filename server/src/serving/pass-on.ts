@@ -1,5 +1,14 @@
+import fs from 'node:fs';
 import http from 'node:http';
-import { HOP_PEER_HEADER, HOP_PROTO_HEADER } from '../http/forwarded.js';
+import {
+  HOP_FILE_HEADER,
+  HOP_FILE_LENGTH_HEADER,
+  HOP_FILE_START_HEADER,
+  HOP_OFFLOAD_HEADER,
+  HOP_PEER_HEADER,
+  HOP_PROTO_HEADER,
+} from '../http/forwarded.js';
+import { SEND_BUFFER } from '../storage/store.js';
 import { parseMirrorPath } from '../mirror/request-path.js';
 import { PROVIDER_DEPRECATED } from '../mirror/routes.js';
 import type { Document } from '../mirror/service.js';
@@ -7,6 +16,13 @@ import type { DocumentPath, ForwardedDocuments } from './forwarded-documents.js'
 
 /** Headers about one connection, not the message (RFC 9110 §7.6.1): never passed across the hop. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** The fixed hop-by-hop headers and those a message's Connection header names as its connection's own. */
+function connectionOnly(connection: string | string[] | undefined): Set<string> {
+  if (connection === undefined) return HOP_BY_HOP;
+  const named = (Array.isArray(connection) ? connection.join(',') : connection).split(',').map((t) => t.trim().toLowerCase());
+  return new Set([...HOP_BY_HOP, ...named.filter((t) => t !== '')]);
+}
 
 /** The most a document kept from the writer's answer may weigh; a bigger one is only passed on. */
 const MAX_KEPT_DOCUMENT = 1 << 20;
@@ -18,6 +34,8 @@ export interface PassOnOptions {
   /** The scheme the client connected with. */
   proto: 'http' | 'https';
   documents: ForwardedDocuments;
+  /** An archive streamed from its file was sent in full (bytes_served_total). */
+  onFileSent?: (bytes: number) => void;
 }
 
 /**
@@ -30,9 +48,12 @@ export interface PassOnOptions {
  */
 export function passOn(req: http.IncomingMessage, res: http.ServerResponse, opts: PassOnOptions): void {
   const headers: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+  const skip = connectionOnly(req.headers.connection);
+  for (const [name, value] of Object.entries(req.headers)) if (!skip.has(name) && value !== undefined) headers[name] = value;
   headers[HOP_PEER_HEADER] = req.socket.remoteAddress ?? '';
   headers[HOP_PROTO_HEADER] = opts.proto;
+  if (req.method === 'GET') headers[HOP_OFFLOAD_HEADER] = 'file';
+  else delete headers[HOP_OFFLOAD_HEADER];
   const keep = keepable(req);
   const generation = opts.documents.generation;
 
@@ -49,9 +70,12 @@ export function passOn(req: http.IncomingMessage, res: http.ServerResponse, opts
     }
   });
   upstream.once('response', (answer) => {
+    const file = answer.headers[HOP_FILE_HEADER];
+    if (typeof file === 'string') return sendFile(answer, res, file, opts);
     const raw = answer.rawHeaders;
     const out: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+    const skip = connectionOnly(answer.headers.connection);
+    for (let i = 0; i < raw.length; i += 2) if (!skip.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
     // A cut on the writer's side is a cut here: never a short body that looks complete.
     answer.once('aborted', () => res.destroy());
@@ -68,6 +92,48 @@ export function passOn(req: http.IncomingMessage, res: http.ServerResponse, opts
     answer.pipe(res);
   });
   req.pipe(upstream);
+}
+
+const HOP_FILE_HEADERS = new Set([HOP_FILE_HEADER, HOP_FILE_START_HEADER, HOP_FILE_LENGTH_HEADER]);
+
+/**
+ * The writer answered an archive with the file its bytes are in (mirror/routes.ts):
+ * this worker streams that part of the file with the writer's status and
+ * headers, so the archive crosses no socket but the client's. A file gone
+ * meanwhile (the package was deleted) is a 503 to retry, never a short body.
+ */
+function sendFile(answer: http.IncomingMessage, res: http.ServerResponse, file: string, opts: PassOnOptions): void {
+  answer.resume();
+  const start = Number(answer.headers[HOP_FILE_START_HEADER]);
+  const length = Number(answer.headers[HOP_FILE_LENGTH_HEADER]);
+  const out: string[] = [];
+  const raw = answer.rawHeaders;
+  const skip = connectionOnly(answer.headers.connection);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!skip.has(name) && !HOP_FILE_HEADERS.has(name) && name !== 'content-length') out.push(raw[i]!, raw[i + 1]!);
+  }
+  out.push('Content-Length', String(length));
+  if (length === 0) {
+    res.writeHead(answer.statusCode ?? 200, answer.statusMessage, out).end();
+    return;
+  }
+  const body = fs.createReadStream(file, { start, end: start + length - 1, highWaterMark: SEND_BUFFER });
+  body.once('error', () => {
+    if (res.headersSent) res.destroy();
+    else {
+      const text = JSON.stringify({ error: { message: 'the archive is not readable right now; retry' } });
+      res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Retry-After': '1' }).end(text);
+    }
+  });
+  body.once('open', () => {
+    res.writeHead(answer.statusCode ?? 200, answer.statusMessage, out);
+    body.pipe(res);
+  });
+  res.once('close', () => {
+    if (res.writableFinished) opts.onFileSent?.(length);
+    body.destroy();
+  });
 }
 
 /** The document a request names when its answer may be kept: an unconditional GET of index.json or {version}.json. */

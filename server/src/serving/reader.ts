@@ -36,7 +36,13 @@ function start(msg: StartMessage, listening: net.Server): void {
     observe: metrics.requestObserver({ method: 'GET', route: WARM_ROUTE, status: 200 }),
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const pass = { socketPath: msg.socketPath, agent, proto: msg.tls ? ('https' as const) : ('http' as const), documents };
+  const pass = {
+    socketPath: msg.socketPath,
+    agent,
+    proto: msg.tls ? ('https' as const) : ('http' as const),
+    documents,
+    onFileSent: (bytes: number) => metrics.bytesServed.inc(bytes),
+  };
   const server = createServer(
     (req, res) => {
       if (warm(req, res)) return;

@@ -10,8 +10,9 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../errors.js';
 
-/** Large reads and writes: archives are tens to hundreds of MB, and the default 64 KiB costs syscalls. */
-export const READ_BUFFER = 1024 * 1024;
+import { READ_BUFFER } from './store.js';
+
+export { READ_BUFFER };
 
 /**
  * Writes body to `temp` (which must not exist), checking it has exactly the

@@ -36,10 +36,11 @@ import path from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { CacheConfig, StorageConfig } from '../config/types.js';
 import { IntegrityError } from '../errors.js';
-import { READ_BUFFER, hashFile, writeVerified } from './disk-cache-files.js';
+import { hashFile, writeVerified } from './disk-cache-files.js';
 import { untilAborted } from './streaming.js';
 import {
   checkRange,
+  SEND_BUFFER,
   validateKey,
   type ByteRange,
   type ObjectInfo,
@@ -261,7 +262,7 @@ export class CachedArchiveStore implements ObjectStore {
     }
     this.touch(entry);
     // The stream owns the handle (autoClose): an unlink from here on leaves this read intact.
-    const body = handle.createReadStream({ highWaterMark: READ_BUFFER, ...(range ? { start: range.start, end: range.end } : {}) });
+    const body = handle.createReadStream({ highWaterMark: SEND_BUFFER, ...(range ? { start: range.start, end: range.end } : {}) });
     if (signal) addAbortSignal(signal, body);
     const size = range ? range.end - range.start + 1 : entry.size;
     return { body, size, totalSize: entry.size, ...(range ? { range } : {}), lastModified: entry.lastModified };

@@ -15,6 +15,7 @@ import { Conflict, IntegrityError, InvalidInput, NotFound, Unavailable } from '.
 import { ByteCounter, abortError, sizeMismatch } from './streaming.js';
 import {
   checkRange,
+  SEND_BUFFER,
   validateKey,
   validatePrefix,
   type ByteRange,
@@ -148,7 +149,7 @@ export class FilesystemStore implements ObjectStore {
       const info = await fh.stat();
       if (!info.isFile()) throw notFound(key);
       if (range) checkRange(key, range, info.size);
-      const body = fh.createReadStream(range ? { start: range.start, end: range.end } : {});
+      const body = fh.createReadStream({ highWaterMark: SEND_BUFFER, ...(range ? { start: range.start, end: range.end } : {}) });
       if (signal) addAbortSignal(signal, body);
       const size = range ? range.end - range.start + 1 : info.size;
       return { body, size, totalSize: info.size, ...(range ? { range } : {}), lastModified: info.mtime };
@@ -231,6 +232,10 @@ export class FilesystemStore implements ObjectStore {
   }
 
   /** The only place a key becomes a path: validated first, and never inside the temp area. */
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
   private pathOf(key: string): string {
     validateKey(key);
     const segments = key.split('/');

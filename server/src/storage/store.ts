@@ -63,7 +63,25 @@ export interface ObjectStore {
    * is left to the bucket's AbortIncompleteMultipartUpload lifecycle rule).
    */
   sweepIncomplete?(): Promise<number>;
+  /**
+   * The file an object's bytes are in, for a process on this host to read
+   * itself (a read-serving worker streaming an archive); absent where objects
+   * are not local files (S3). Objects are immutable, so the path stays valid
+   * until the object is deleted.
+   */
+  localPath?(key: string): string;
 }
+
+/** Large reads and writes: archives are tens to hundreds of MB, and the default 64 KiB costs syscalls. */
+export const READ_BUFFER = 1024 * 1024;
+
+/**
+ * Reads streamed to a client socket. Each download holds about two of these
+ * (one read, one in TLS), so this sets memory under many concurrent downloads:
+ * eight concurrent 221 MB downloads over TLS ran as fast with 256 KiB as with
+ * 1 MiB, and 32 concurrent ones peaked 100 MiB lower.
+ */
+export const SEND_BUFFER = 256 * 1024;
 
 export const MAX_KEY_BYTES = 1024;
 const SEGMENT = /^[A-Za-z0-9._+-]+$/;
