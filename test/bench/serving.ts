@@ -60,7 +60,8 @@ async function startMirror(dir: string, exportDirs: string[]): Promise<Setup> {
     TFM_SERVER_LISTEN: '127.0.0.1:0',
     TFM_SERVER_TLS: 'true',
     TFM_LOG_LEVEL: 'warn',
-    ...(process.env.BENCH_SERVE_WORKERS ? { TFM_SERVER_WORKERS: process.env.BENCH_SERVE_WORKERS } : {}),
+    // Two serving processes, as nginx runs one worker per core here; BENCH_SERVE_WORKERS=1 for one.
+    TFM_SERVER_WORKERS: process.env.BENCH_SERVE_WORKERS ?? String(Math.min(os.cpus().length, 2)),
   };
   for (const exportDir of exportDirs) {
     const res = await runCli(['import', exportDir], env, { timeoutMs: 600_000 });
@@ -176,6 +177,48 @@ async function generateLoad(url: string): Promise<LoadResult> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
+/**
+ * The floor for Node on this machine: node:https in two processes sharing one
+ * listening socket, as serve with workers does, answering the same bytes
+ * from memory with the same headers, and doing nothing else.
+ */
+async function startBareNode(s: Setup, docs: string[]): Promise<Side> {
+  const bodies: Record<string, string> = {};
+  for (const doc of docs) {
+    let text = '';
+    for await (const chunk of await get(s, s.mirror.url + doc)) text += chunk;
+    bodies['/' + doc] = text;
+  }
+  const tlsDir = path.join(s.dir, 'data', 'tls');
+  const script = path.join(s.dir, 'bare-node.cjs');
+  fs.writeFileSync(
+    script,
+    `const https = require('node:https'), fs = require('node:fs'), { fork } = require('node:child_process');
+const bodies = new Map(Object.entries(${JSON.stringify(bodies)}).map(([k, v]) => [k, Buffer.from(v)]));
+const server = https.createServer({ cert: fs.readFileSync(${JSON.stringify(path.join(tlsDir, 'server.crt'))}), key: fs.readFileSync(${JSON.stringify(path.join(tlsDir, 'server.key'))}) }, (req, res) => {
+  const body = bodies.get(req.url);
+  if (!body) return res.writeHead(404).end();
+  res.writeHead(200, ['ETag', '"x"', 'Cache-Control', 'no-cache', 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(body.length)]);
+  res.end(body);
+});
+if (process.argv[2] === 'child') process.once('message', (m, handle) => server.listen(handle, () => process.send('ready')));
+else server.listen(0, '127.0.0.1', () => {
+  const child = fork(__filename, ['child']);
+  child.send('listen', server);
+  child.once('message', () => process.stdout.write(String(server.address().port) + '\\n'));
+  process.once('SIGTERM', () => { child.kill(); process.exit(0); });
+});
+`,
+  );
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once('exit', (code) => reject(new Error(`bare node server exited with ${code}`)));
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return { name: 'node:https bare, 2 proc', url: `https://127.0.0.1:${port}/`, pid: child.pid!, stop: () => (child.kill('SIGTERM'), exited) };
+}
+
 /** Warm index.json and {version}.json: the documents every `terraform init` asks for. */
 export async function benchDocuments(parent: string): Promise<void> {
   const dir = fs.mkdtempSync(path.join(parent, 'documents-'));
@@ -185,12 +228,14 @@ export async function benchDocuments(parent: string): Promise<void> {
   ]);
   const docs = ['registry.terraform.io/hashicorp/null/index.json', 'registry.terraform.io/hashicorp/null/3.2.2.json'];
   const s = await startMirror(dir, [exportDir]);
+  let bare: Side | undefined;
   try {
     await addNginx(s, docs);
+    bare = await startBareNode(s, docs);
     const tool = hasWrk ? `wrk -t${WRK_THREADS}` : 'autocannon';
     console.log(`warm documents over HTTPS, ${CONNECTIONS} connections, ${SECONDS} s per run, median of ${RUNS} alternating runs (${tool}; load ${load()})`);
     for (const doc of docs) {
-      const sides = [s.mirror, ...(s.nginx ? [s.nginx] : [])];
+      const sides = [s.mirror, ...(s.nginx ? [s.nginx] : []), bare];
       const results = new Map<Side, LoadResult[]>(sides.map((side) => [side, []]));
       for (let run = 0; run < RUNS; run++) for (const side of sides) results.get(side)!.push(await generateLoad(side.url + doc));
       const summary = sides.map((side) => {
@@ -200,10 +245,12 @@ export async function benchDocuments(parent: string): Promise<void> {
       for (const r of summary) if (r.errors > 0) throw new Error(`${r.side.name} answered ${doc} with ${r.errors} errors: the figures are not comparable`);
       console.log(`  ${path.basename(doc)}`);
       for (const r of summary) console.log(`    ${r.side.name.padEnd(22)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
-      if (summary[1]) console.log(`    ratio tfmirror / nginx: ${(summary[0]!.rps / summary[1].rps).toFixed(2)}`);
+      const nginx = summary.find((r) => r.side === s.nginx);
+      if (nginx) console.log(`    ratio tfmirror / nginx: ${(summary[0]!.rps / nginx.rps).toFixed(2)}; bare node:https / nginx: ${(summary.at(-1)!.rps / nginx.rps).toFixed(2)}`);
     }
     console.log('');
   } finally {
+    await bare?.stop();
     await stopAll(s);
   }
 }
@@ -235,15 +282,24 @@ async function downloadAll(url: string, n: number, size: number, ca: string): Pr
   return (n * size) / ((performance.now() - t0) / 1000);
 }
 
-/** Sum of VmRSS over a process and its descendants (Linux /proc), bytes. */
-function treeRss(pid: number): number {
-  let total = 0;
+/**
+ * RSS and PSS summed over a process and its descendants (Linux /proc), bytes.
+ * RSS counts pages the processes share (the node binary, libraries) once per
+ * process; PSS splits each shared page between its sharers.
+ */
+function treeMemory(pid: number): { rss: number; pss: number } {
+  const total = { rss: 0, pss: 0 };
   try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    total.rss += Number(/^Rss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+    total.pss += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
     for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
       const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(/\s+/) : []) total += treeRss(Number(child));
+      for (const child of children ? children.split(/\s+/) : []) {
+        const c = treeMemory(Number(child));
+        total.rss += c.rss;
+        total.pss += c.pss;
+      }
     }
   } catch {
     // The process ended between reads.
@@ -278,13 +334,18 @@ export async function benchArchives(parent: string): Promise<void> {
     if (mb[1]) console.log(`  ratio tfmirror / nginx: ${(mb[0]! / mb[1]).toFixed(2)}`);
 
     for (const side of sides) await downloadAll(side.url + files[1], 1, hugeSize, caFile);
-    console.log(`32 concurrent downloads of one ${(hugeSize / 1e6).toFixed(0)} MB archive: peak RSS of the server's processes (sampled every 50 ms)`);
+    console.log(`32 concurrent downloads of one ${(hugeSize / 1e6).toFixed(0)} MB archive: peak memory of the server's processes, summed (sampled every 50 ms)`);
+    const mib = (b: number) => (b / 2 ** 20).toFixed(0).padStart(4);
     for (const side of sides) {
-      const idle = treeRss(side.pid);
-      let peak = idle;
-      const sampler = setInterval(() => (peak = Math.max(peak, treeRss(side.pid))), 50);
+      const idle = treeMemory(side.pid);
+      const peak = { ...idle };
+      const sampler = setInterval(() => {
+        const now = treeMemory(side.pid);
+        peak.rss = Math.max(peak.rss, now.rss);
+        peak.pss = Math.max(peak.pss, now.pss);
+      }, 50);
       const rate = await downloadAll(side.url + files[1], 32, hugeSize, caFile).finally(() => clearInterval(sampler));
-      console.log(`  ${side.name.padEnd(22)} idle ${(idle / 2 ** 20).toFixed(0).padStart(4)} MiB  peak ${(peak / 2 ** 20).toFixed(0).padStart(4)} MiB  (${(rate / 1e6).toFixed(0)} MB/s)`);
+      console.log(`  ${side.name.padEnd(22)} RSS idle ${mib(idle.rss)} MiB, peak ${mib(peak.rss)} MiB; PSS idle ${mib(idle.pss)} MiB, peak ${mib(peak.pss)} MiB  (${(rate / 1e6).toFixed(0)} MB/s)`);
     }
     console.log('');
   } finally {
