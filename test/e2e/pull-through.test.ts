@@ -87,6 +87,24 @@ e2e('cold terraform init through the network mirror installs the upstream packag
   t.is(s.registry.requests(), 0, 'the second init is served from the mirror alone');
 });
 
+e2e('with server.workers = 2, four concurrent cold inits make one upstream download, and a warm init from a clean directory none', async (t) => {
+  const { s, server, bundle, get } = await start(t, '', { TFM_SERVER_WORKERS: '2' });
+  const inits = await Promise.all(
+    [1, 2, 3, 4].map((i) => {
+      const ws = terraformWorkspace(path.join(s.dir, `cold-${i}`), server.url, nullTf());
+      return terraform(['init', '-no-color', '-input=false'], { cwd: ws.cwd, env: { ...ws.env, SSL_CERT_FILE: bundle } });
+    }),
+  );
+  for (const init of inits) t.is(init.code, 0, init.output);
+  t.is(s.registry.requests(/\.zip$/), 1, 'misses reach the writer, whichever process took the connection: one archive download upstream');
+  s.registry.resetCounters();
+  const warm = terraformWorkspace(path.join(s.dir, 'warm'), server.url, nullTf());
+  const again = await terraform(['init', '-no-color', '-input=false'], { cwd: warm.cwd, env: { ...warm.env, SSL_CERT_FILE: bundle } });
+  t.is(again.code, 0, again.output);
+  t.is(s.registry.requests(), 0, 'the warm init is served from the mirror alone');
+  t.regex((await get('metrics')).body.toString(), /^worker_requests_passed_on_total \d+$/m, 'a read-serving worker was serving beside the writer');
+});
+
 e2e('host block init through the registry pass-through locks zh: for every platform and terraform verifies the signature', async (t) => {
   const { s, server, bundle } = await start(t);
   const services = new URL('hosts/registry.terraform.io/v1/providers/', server.url).href;
