@@ -65,6 +65,7 @@ function fresh(base: string, pathname: string, opts: { method?: string; headers?
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
       res.on('error', reject);
     });
+    req.setTimeout(15_000, () => req.destroy(new Error(`no answer to ${opts.method ?? 'GET'} ${pathname} in 15 s`)));
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -183,14 +184,14 @@ test('requests a worker passes on reach the writer as the client sent them: behi
 /** GET on a fresh connection, the body as bytes. */
 function freshBytes(base: string, pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http
-      .get(new URL(pathname, base), { agent: false, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      })
-      .on('error', reject);
+    const req = http.get(new URL(pathname, base), { agent: false, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.setTimeout(15_000, () => req.destroy(new Error(`no answer to GET ${pathname} in 15 s`)));
+    req.on('error', reject);
   });
 }
 

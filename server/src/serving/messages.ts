@@ -31,6 +31,8 @@ export type ToWorker =
 export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
 export type ToWriter =
+  /** The worker listens for messages: only now is the start message sure to be seen (an ESM entry loads asynchronously). */
+  | { type: 'hello' }
   | { type: 'ready' }
   | { type: 'metrics'; id: number; metrics: WorkerMetrics }
   /** Log lines, whole, for the writer's stdout: one process writes it, so lines never interleave. */

@@ -57,19 +57,31 @@ export function passOn(req: http.IncomingMessage, res: http.ServerResponse, opts
   const keep = keepable(req);
   const generation = opts.documents.generation;
 
-  const upstream = http.request({ socketPath: opts.socketPath, agent: opts.agent, method: req.method, path: req.url, headers });
+  // A kept-alive connection the writer closed just as this request went out fails with ECONNRESET before any
+  // answer: a request without a body is sent again once, on a new connection (Node's documented remedy).
+  const replayable = (req.method === 'GET' || req.method === 'HEAD') && req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+  const send = (attempt: number): void => {
+    const upstream = http.request({ socketPath: opts.socketPath, agent: opts.agent, method: req.method, path: req.url, headers });
+    current = upstream;
+    upstream.once('error', (err: NodeJS.ErrnoException) => {
+      if (attempt === 0 && replayable && upstream.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent && !res.destroyed) return send(1);
+      if (res.headersSent) res.destroy();
+      else {
+        const body = JSON.stringify({ error: { message: 'the serving process is not reachable; retry' } });
+        res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Retry-After': '1' }).end(body);
+      }
+    });
+    upstream.once('response', (answer) => answered(answer));
+    if (replayable) upstream.end();
+    else req.pipe(upstream);
+  };
+  let current: http.ClientRequest | undefined;
+  if (replayable) req.resume();
   // The client going away mid-answer ends the writer's side too (its handler sees the close, a pull stops waiting).
   res.once('close', () => {
-    if (!res.writableFinished) upstream.destroy();
+    if (!res.writableFinished) current?.destroy();
   });
-  upstream.once('error', () => {
-    if (res.headersSent) res.destroy();
-    else {
-      const body = JSON.stringify({ error: { message: 'the serving process is not reachable; retry' } });
-      res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Retry-After': '1' }).end(body);
-    }
-  });
-  upstream.once('response', (answer) => {
+  const answered = (answer: http.IncomingMessage): void => {
     const file = answer.headers[HOP_FILE_HEADER];
     if (typeof file === 'string') return sendFile(answer, res, file, opts);
     const raw = answer.rawHeaders;
@@ -90,8 +102,8 @@ export function passOn(req: http.IncomingMessage, res: http.ServerResponse, opts
       });
     }
     answer.pipe(res);
-  });
-  req.pipe(upstream);
+  };
+  send(0);
 }
 
 const HOP_FILE_HEADERS = new Set([HOP_FILE_HEADER, HOP_FILE_START_HEADER, HOP_FILE_LENGTH_HEADER]);

@@ -102,6 +102,9 @@ class LineBatch {
 }
 
 process.once('message', (m: ToWorker, handle: unknown) => {
+  // Stopped before it was started (the writer shut down meanwhile).
+  if (m.type === 'shutdown') process.exit(0);
   if (m.type !== 'start') throw new Error(`a worker expects its start message first, got ${m.type}`);
   start(m, handle as net.Server);
 });
+send({ type: 'hello' });

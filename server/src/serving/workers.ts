@@ -58,9 +58,9 @@ export class ReadWorkers {
     const child = fork(READER, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     slot.child = child;
     const message: StartMessage = { type: 'start', worker: index + 1, ...this.opts.start };
-    child.send(message, this.opts.listener);
     child.on('message', (m: ToWriter) => {
-      if (m.type === 'log' && typeof m.text === 'string') this.opts.writeLines(m.text);
+      if (m.type === 'hello') child.send(message, this.opts.listener, (err) => void err);
+      else if (m.type === 'log' && typeof m.text === 'string') this.opts.writeLines(m.text);
     });
     child.once('exit', (code, signal) => {
       if (slot.child === child) slot.child = undefined;
