@@ -474,16 +474,11 @@ test('an archive the writer names by its file is streamed by the worker: that pa
   fs.writeFileSync(file, bytes);
   const p = await start(t, (ctx) => {
     t.is(ctx.get('x-tfmirror-hop-offload'), '', 'the offer is taken off before the app sees the request');
-    ctx.status = 206;
-    ctx.type = 'application/zip';
+    nameFile(ctx, 206, file, 100, 2_099_900);
     ctx.set('Content-Range', `bytes 100-2099999/${bytes.length}`);
     ctx.set('ETag', '"e"');
-    ctx.set('x-tfmirror-hop-file', file);
-    ctx.set('x-tfmirror-hop-file-start', '100');
-    ctx.set('x-tfmirror-hop-file-length', '2099900');
-    ctx.body = Buffer.alloc(0);
   });
-  const answer = await request(p, '/registry.terraform.io/hashicorp/null/3.2.2/terraform-provider-null_3.2.2_linux_amd64.zip');
+  const answer = await request(p, ARCHIVE);
   t.is(answer.status, 206);
   t.is(answer.headers['content-length'], '2099900');
   t.is(answer.headers['content-range'], `bytes 100-2099999/${bytes.length}`);
@@ -493,19 +488,24 @@ test('an archive the writer names by its file is streamed by the worker: that pa
 });
 
 test('an archive whose file is gone when the worker opens it is a 503 to retry, never a short body', async (t) => {
-  const p = await start(t, (ctx) => {
-    ctx.status = 200;
-    ctx.type = 'application/zip';
-    ctx.set('x-tfmirror-hop-file', path.join(os.tmpdir(), 'tfm-no-such-dir', 'gone.zip'));
-    ctx.set('x-tfmirror-hop-file-start', '0');
-    ctx.set('x-tfmirror-hop-file-length', '1000');
-    ctx.body = Buffer.alloc(0);
-  });
-  const answer = await request(p, '/registry.terraform.io/hashicorp/null/3.2.2/terraform-provider-null_3.2.2_linux_amd64.zip');
+  const p = await start(t, (ctx) => nameFile(ctx, 200, path.join(os.tmpdir(), 'tfm-no-such-dir', 'gone.zip'), 0, 1000));
+  const answer = await request(p, ARCHIVE);
   t.is(answer.status, 503);
   t.is(answer.headers['retry-after'], '1');
   t.regex(JSON.parse(answer.body.toString()).error.message, /retry/);
 });
+
+const ARCHIVE = '/registry.terraform.io/hashicorp/null/3.2.2/terraform-provider-null_3.2.2_linux_amd64.zip';
+
+/** The writer's answer naming the file (and the part of it) the worker sends, as mirror/routes.ts gives it. */
+function nameFile(ctx: Koa.Context, status: number, file: string, start: number, length: number): void {
+  ctx.status = status;
+  ctx.type = 'application/zip';
+  ctx.set('x-tfmirror-hop-file', file);
+  ctx.set('x-tfmirror-hop-file-start', String(start));
+  ctx.set('x-tfmirror-hop-file-length', String(length));
+  ctx.body = Buffer.alloc(0);
+}
 
 function chunkedBytes(n: number): Buffer {
   const out = Buffer.alloc(n);
