@@ -72,12 +72,22 @@ function fresh(base: string, pathname: string, opts: { method?: string; headers?
 }
 
 /** Access-log lines of `serve`'s stdout for a path: those a worker wrote carry its number. */
-function requestLines(s: Started, pathname: string): { worker?: number; remote?: string; status: number }[] {
+interface RequestLine {
+  msg?: string;
+  path?: string;
+  worker?: number;
+  remote?: string;
+  status: number;
+  bytes?: number;
+  sentBy?: string;
+}
+
+function requestLines(s: Started, pathname: string): RequestLine[] {
   return s.serve
     .stdout()
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { msg?: string; path?: string; worker?: number; remote?: string; status: number })
+    .map((l) => JSON.parse(l) as RequestLine)
     .filter((l) => l.msg === 'request' && l.path === pathname);
 }
 
@@ -182,9 +192,9 @@ test('requests a worker passes on reach the writer as the client sent them: behi
 });
 
 /** GET on a fresh connection, the body as bytes. */
-function freshBytes(base: string, pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function freshBytes(base: string, pathname: string, headers: Record<string, string> = {}, agent: http.Agent | false = false): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(new URL(pathname, base), { agent: false, headers }, (res) => {
+    const req = http.get(new URL(pathname, base), { agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -201,10 +211,16 @@ test('archives are sent by whichever process accepted the connection: whole and 
   const bytes = fs.readFileSync(archive);
   const url = `/registry.terraform.io/hashicorp/null/3.2.2/terraform-provider-null_3.2.2_linux_amd64.zip`;
   let whole = 0;
-  // Until some went through the worker (it streams the file itself, the writer only names it).
+  // Each download on a connection of its own that stays open: a client closing first could race the server's
+  // 'finish', and bytes_served_total counts only responses the socket took in full.
+  const agents: http.Agent[] = [];
+  t.teardown(() => agents.forEach((a) => a.destroy()));
+  // Until the worker sent some (it streams the file itself, the writer only names it) and the writer some itself.
   await until('a download through the worker', async () => {
+    const agent = new http.Agent({ keepAlive: true });
+    agents.push(agent);
     // A client offering to read files itself is not a worker: the writer's public listener ignores the offer.
-    const res = await freshBytes(s.base, url, { 'x-tfmirror-hop-offload': 'file' });
+    const res = await freshBytes(s.base, url, { 'x-tfmirror-hop-offload': 'file' }, agent);
     whole++;
     t.is(res.status, 200);
     t.true(res.body.equals(bytes));
@@ -213,9 +229,13 @@ test('archives are sent by whichever process accepted the connection: whole and 
     t.is(res.headers.etag, `"${createHash('sha256').update(bytes).digest('hex')}"`);
     for (const name of Object.keys(res.headers)) t.false(name.startsWith('x-tfmirror-'), name);
     if (whole > 60) throw new Error('60 connections did not reach the worker');
-    const text = (await fresh(s.base, '/metrics')).body;
-    return metric(text, 'worker_requests_passed_on_total') > 0 && metric(text, 'bytes_served_total') === whole * bytes.length ? true : undefined;
+    const lines = requestLines(s, url);
+    const byWorker = lines.some((l) => l.sentBy === 'worker' && l.bytes === bytes.length);
+    const byWriter = lines.some((l) => l.sentBy === undefined && l.bytes === bytes.length);
+    return byWorker && byWriter ? true : undefined;
   });
+  // Both processes count what they sent.
+  await until('every download counted in bytes_served_total', async () => (metric((await fresh(s.base, '/metrics')).body, 'bytes_served_total') === whole * bytes.length ? true : undefined), 5_000);
   for (let i = 0; i < 10; i++) {
     const part = await freshBytes(s.base, url, { range: 'bytes=10-99' });
     t.is(part.status, 206);

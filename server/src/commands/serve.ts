@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type Koa from 'koa';
 import type { Config } from '../config/types.js';
@@ -12,14 +10,12 @@ import { clientConfigText, renderClientConfig } from '../http/client-config.js';
 import { packageVersion } from '../version.js';
 import { listen, type ConnectionLimits, type RunningServer } from '../http/listen.js';
 import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
-import { lineWriter, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
 import { moduleDownloadCounter } from '../mirror/module-routes.js';
 import { MirrorService } from '../mirror/service.js';
-import { WARM_ROUTE, warmDocuments, type WarmPath } from '../mirror/warm-path.js';
-import { ReadWorkers } from '../serving/workers.js';
-import type { StartMessage } from '../serving/messages.js';
-
+import { WARM_ROUTE, warmDocuments } from '../mirror/warm-path.js';
+import { startReadWorkers } from '../serving/workers.js';
 import { TrustedProxies } from '../http/forwarded.js';
 import { readHeldRelease } from '../mirror/held-evidence.js';
 import { createPullThrough } from '../pull/pull-through-wiring.js';
@@ -181,64 +177,6 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     await adminRunning?.close(0);
     await readers?.close(0);
     runtime.close();
-    throw err;
-  }
-}
-
-interface ReadWorkersDeps {
-  app: Koa;
-  warmPath: WarmPath;
-  mirror: MirrorService;
-  metrics: Metrics;
-  logger: Logger;
-  limits: ConnectionLimits;
-  listener: RunningServer['server'];
-  tls: { certFile: string; keyFile: string; ticketKeys?: Buffer } | undefined;
-}
-
-/**
- * server.workers > 1: workers - 1 read-serving processes on the main listener
- * (serving/), passing what they do not answer to an internal listener of this
- * process: a Unix socket in a directory only this user can enter.
- */
-async function startReadWorkers(config: Config, deps: ReadWorkersDeps): Promise<{ close(timeoutMs: number): Promise<void> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfmirror-'));
-  const socketPath = path.join(dir, 'writer.sock');
-  const count = config.server.workers - 1;
-  let internal: RunningServer | undefined;
-  try {
-    // Each worker passes requests on over at most 256 kept-alive connections.
-    internal = await listen(deps.app, { listen: '', socketPath, acceptHop: true, warmPath: deps.warmPath, limits: { ...deps.limits, maxConnections: 256 * count + 16 } });
-    const readers = new ReadWorkers({
-      count,
-      listener: deps.listener,
-      logger: deps.logger,
-      writeLines: lineWriter(deps.logger),
-      start: {
-        ...(deps.tls?.ticketKeys ? { tls: { certFile: deps.tls.certFile, keyFile: deps.tls.keyFile, ticketKeys: deps.tls.ticketKeys } } : {}),
-        limits: deps.limits,
-        logLevel: deps.logger.level as StartMessage['logLevel'],
-        trustedProxies: config.server.trustedProxies,
-        socketPath,
-        documentEntries: config.cache.memoryMaxEntries,
-      },
-    });
-    await readers.start();
-    deps.mirror.onInvalidate(() => readers.invalidate());
-    deps.metrics.addPeers(() => readers.metrics());
-    deps.logger.info({ workers: config.server.workers }, 'serving with read-serving workers');
-    const opened = internal;
-    return {
-      async close(timeoutMs) {
-        // Workers drain first: what they still serve may need this process's internal listener.
-        await readers.close(timeoutMs);
-        await opened.close(timeoutMs);
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await internal?.close(0);
-    fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -183,6 +183,7 @@ export async function sendStoredArchive(
     ctx.set(HOP_FILE_HEADER, file);
     ctx.set(HOP_FILE_START_HEADER, String(range ? range.start : 0));
     ctx.set(HOP_FILE_LENGTH_HEADER, String(length));
+    ctx.state.sentByWorker = length;
     ctx.body = NO_BYTES;
     return;
   }

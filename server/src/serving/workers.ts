@@ -1,7 +1,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../log.js';
+import type Koa from 'koa';
+import type { Config } from '../config/types.js';
+import { listen, type ConnectionLimits, type RunningServer } from '../http/listen.js';
+import { lineWriter, type Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { MirrorService } from '../mirror/service.js';
+import type { WarmPath } from '../mirror/warm-path.js';
 import type { StartMessage, ToWorker, ToWriter, WorkerMetrics } from './messages.js';
 
 const READER = fileURLToPath(new URL('./reader.js', import.meta.url));
@@ -167,4 +176,62 @@ export class ReadWorkers {
 /** A message to a worker whose channel may just have closed (it is exiting): the exit handler deals with it. */
 function send(child: ChildProcess, message: ToWorker): void {
   if (child.connected) child.send(message, (err) => void err);
+}
+
+export interface ReadWorkersDeps {
+  app: Koa;
+  warmPath: WarmPath;
+  mirror: MirrorService;
+  metrics: Metrics;
+  logger: Logger;
+  limits: ConnectionLimits;
+  listener: RunningServer['server'];
+  tls: { certFile: string; keyFile: string; ticketKeys?: Buffer } | undefined;
+}
+
+/**
+ * server.workers > 1: workers - 1 read-serving processes on the main listener
+ * (serving/), passing what they do not answer to an internal listener of this
+ * process: a Unix socket in a directory only this user can enter.
+ */
+export async function startReadWorkers(config: Config, deps: ReadWorkersDeps): Promise<{ close(timeoutMs: number): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfmirror-'));
+  const socketPath = path.join(dir, 'writer.sock');
+  const count = config.server.workers - 1;
+  let internal: RunningServer | undefined;
+  try {
+    // Each worker passes requests on over at most 256 kept-alive connections.
+    internal = await listen(deps.app, { listen: '', socketPath, acceptHop: true, warmPath: deps.warmPath, limits: { ...deps.limits, maxConnections: 256 * count + 16 } });
+    const readers = new ReadWorkers({
+      count,
+      listener: deps.listener,
+      logger: deps.logger,
+      writeLines: lineWriter(deps.logger),
+      start: {
+        ...(deps.tls?.ticketKeys ? { tls: { certFile: deps.tls.certFile, keyFile: deps.tls.keyFile, ticketKeys: deps.tls.ticketKeys } } : {}),
+        limits: deps.limits,
+        logLevel: deps.logger.level as StartMessage['logLevel'],
+        trustedProxies: config.server.trustedProxies,
+        socketPath,
+        documentEntries: config.cache.memoryMaxEntries,
+      },
+    });
+    await readers.start();
+    deps.mirror.onInvalidate(() => readers.invalidate());
+    deps.metrics.addPeers(() => readers.metrics());
+    deps.logger.info({ workers: config.server.workers }, 'serving with read-serving workers');
+    const opened = internal;
+    return {
+      async close(timeoutMs) {
+        // Workers drain first: what they still serve may need this process's internal listener.
+        await readers.close(timeoutMs);
+        await opened.close(timeoutMs);
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await internal?.close(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }

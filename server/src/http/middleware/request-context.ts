@@ -6,6 +6,8 @@ declare module 'koa' {
   interface DefaultState {
     requestId: string;
     log: Logger;
+    /** Bytes of the body a read-serving worker sends from the file this answer names (serving/pass-on.ts). */
+    sentByWorker?: number;
   }
 }
 
@@ -37,7 +39,8 @@ export function requestContext(logger: Logger): Koa.Middleware {
         method: ctx.method,
         path: ctx.path,
         status: ctx.status,
-        bytes: ctx.response.length ?? undefined,
+        bytes: ctx.state.sentByWorker ?? ctx.response.length ?? undefined,
+        ...(ctx.state.sentByWorker !== undefined ? { sentBy: 'worker' } : {}),
         ms: Math.round(ms * 100) / 100,
         remote: ctx.ip,
         userAgent: ctx.get('user-agent') || undefined,
