@@ -10,7 +10,7 @@ import { clientConfigText, renderClientConfig } from '../http/client-config.js';
 import { packageVersion } from '../version.js';
 import { listen, type ConnectionLimits, type RunningServer } from '../http/listen.js';
 import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
-import type { Logger } from '../log.js';
+import { accessLogger, type Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
 import { moduleDownloadCounter } from '../mirror/module-routes.js';
 import { MirrorService } from '../mirror/service.js';
@@ -132,7 +132,7 @@ export async function startServing(config: Config, logger: Logger): Promise<Serv
     const listenOptions = { tls: tlsFiles, limits, onDrop: dropLogger(logger) };
     const warmPath = warmDocuments({
       mirror,
-      logger,
+      logger: accessLogger(logger),
       trustedProxies: new TrustedProxies(config.server.trustedProxies),
       observe: metrics.requestObserver({ method: 'GET', route: WARM_ROUTE, status: 200 }),
     });

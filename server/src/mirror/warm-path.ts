@@ -12,6 +12,7 @@ export type WarmPath = (req: http.IncomingMessage, res: http.ServerResponse) => 
 export interface WarmPathDeps {
   /** The mirror's rendered documents, or a read-serving worker's copy of them (serving/forwarded-documents.ts). */
   mirror: Pick<MirrorService, 'peekDocument'>;
+  /** Writes the access lines (log.ts accessLogger). */
   logger: Logger;
   trustedProxies: TrustedProxies;
   /** Records one answered request (the metrics of the route Koa would have matched). */

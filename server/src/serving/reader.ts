@@ -9,7 +9,7 @@ import { Counter } from 'prom-client';
 import type net from 'node:net';
 import { TrustedProxies } from '../http/forwarded.js';
 import { closeGracefully, createServer } from '../http/listen.js';
-import { createLogger } from '../log.js';
+import { accessLogger, createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { WARM_ROUTE, warmDocuments } from '../mirror/warm-path.js';
 import { ForwardedDocuments } from './forwarded-documents.js';
@@ -25,13 +25,14 @@ function send(message: ToWriter): void {
 
 function start(msg: StartMessage, listening: net.Server): void {
   const lines = new LineBatch((text) => send({ type: 'log', text }));
-  const logger = createLogger(msg.logLevel, lines).child({ worker: msg.worker });
+  const root = createLogger(msg.logLevel, lines);
+  const logger = root.child({ worker: msg.worker });
   const documents = new ForwardedDocuments({ maxEntries: msg.documentEntries, ttlMs: KEPT_DOCUMENT_TTL_MS });
   const metrics = new Metrics({ defaultMetrics: false });
   const passedOn = new Counter({ name: 'worker_requests_passed_on_total', help: 'Requests read-serving workers passed on to the writing process', registers: [metrics.registry] });
   const warm = warmDocuments({
     mirror: documents,
-    logger,
+    logger: accessLogger(root).child({ worker: msg.worker }),
     trustedProxies: new TrustedProxies(msg.trustedProxies),
     observe: metrics.requestObserver({ method: 'GET', route: WARM_ROUTE, status: 200 }),
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
-import type { Logger } from '../../log.js';
+import { accessLogger, type Logger } from '../../log.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -25,6 +25,7 @@ export function requestIdFor(incoming: string | string[] | undefined): string {
  * carrying it, then writes one access-log line when the response is done.
  */
 export function requestContext(logger: Logger): Koa.Middleware {
+  const access = accessLogger(logger);
   return async (ctx, next) => {
     const requestId = requestIdFor(ctx.req.headers['x-request-id']);
     ctx.state.requestId = requestId;
@@ -36,6 +37,7 @@ export function requestContext(logger: Logger): Koa.Middleware {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const line = {
+        requestId,
         method: ctx.method,
         path: ctx.path,
         status: ctx.status,
@@ -45,8 +47,8 @@ export function requestContext(logger: Logger): Koa.Middleware {
         remote: ctx.ip,
         userAgent: ctx.get('user-agent') || undefined,
       };
-      if (ctx.status >= 500) ctx.state.log.error(line, 'request');
-      else ctx.state.log.info(line, 'request');
+      if (ctx.status >= 500) access.error(line, 'request');
+      else access.info(line, 'request');
     }
   };
 }
