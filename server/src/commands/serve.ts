@@ -8,7 +8,7 @@ import { dataVolumeSnapshot, oldestDueItemAge, storageSnapshot } from '../metric
 import { createApp } from '../http/app.js';
 import { clientConfigText, renderClientConfig } from '../http/client-config.js';
 import { packageVersion } from '../version.js';
-import { listen, type ConnectionLimits, type RunningServer } from '../http/listen.js';
+import { dropLogger, listen, type ConnectionLimits, type RunningServer } from '../http/listen.js';
 import { ensureSelfSignedTls, type TlsMaterial } from '../http/self-signed.js';
 import { accessLogger, type Logger } from '../log.js';
 import { DownloadCounter } from '../mirror/downloads.js';
@@ -201,20 +201,6 @@ async function tlsFor(config: Config): Promise<TlsMaterial | { certFile: string;
 function connectionLimits(config: Config): ConnectionLimits {
   const s = config.server;
   return { headerTimeoutMs: s.headerTimeout * 1000, requestTimeoutMs: s.requestTimeout * 1000, idleTimeoutMs: s.idleTimeout * 1000, maxConnections: s.maxConnections };
-}
-
-/** One warning per burst: a flood of refused connections must not become a flood of log lines. */
-function dropLogger(logger: Logger): () => void {
-  let dropped = 0;
-  let timer: NodeJS.Timeout | undefined;
-  return () => {
-    dropped++;
-    timer ??= setTimeout(() => {
-      logger.warn({ dropped }, 'connections refused: server.max_connections reached');
-      dropped = 0;
-      timer = undefined;
-    }, 10_000).unref();
-  };
 }
 
 function baseUrl(config: Config, running: RunningServer): string {

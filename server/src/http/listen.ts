@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { InvalidInput } from '../errors.js';
+import type { Logger } from '../log.js';
 import { acceptHop } from './forwarded.js';
 
 /** Bounds on what one client can hold: sockets, time to send a request, time without traffic. */
@@ -136,4 +137,18 @@ export function closeGracefully(server: http.Server, timeoutMs: number): Promise
     });
     server.closeIdleConnections();
   });
+}
+
+/** One warning per burst: a flood of refused connections must not become a flood of log lines. */
+export function dropLogger(logger: Logger): () => void {
+  let dropped = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return () => {
+    dropped++;
+    timer ??= setTimeout(() => {
+      logger.warn({ dropped }, 'connections refused: server.max_connections reached');
+      dropped = 0;
+      timer = undefined;
+    }, 10_000).unref();
+  };
 }

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { Counter } from 'prom-client';
 import type net from 'node:net';
 import { TrustedProxies } from '../http/forwarded.js';
-import { closeGracefully, createServer } from '../http/listen.js';
+import { closeGracefully, createServer, dropLogger } from '../http/listen.js';
 import { accessLogger, createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { WARM_ROUTE, warmDocuments } from '../mirror/warm-path.js';
@@ -55,6 +55,7 @@ function start(msg: StartMessage, listening: net.Server): void {
   );
   // The socket the writer listens on, shared: the kernel hands each new connection to one of the processes.
   server.listen(listening, () => send({ type: 'ready' }));
+  server.on('drop', dropLogger(logger));
   server.on('error', (err) => {
     logger.error({ err }, 'worker listener failed');
     process.exit(1);
