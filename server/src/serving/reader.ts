@@ -19,12 +19,13 @@ import { passOn } from './pass-on.js';
 /** How long a document the writer answered is reused here at most (see ForwardedDocuments). */
 export const KEPT_DOCUMENT_TTL_MS = 1_000;
 
-function send(message: ToWriter): void {
-  process.send?.(message);
+function send(message: ToWriter, sent?: () => void): void {
+  if (process.send) process.send(message, undefined, undefined, () => sent?.());
+  else sent?.();
 }
 
 function start(msg: StartMessage, listening: net.Server): void {
-  const lines = new LineBatch((text) => send({ type: 'log', text }));
+  const lines = new LineBatch((text, sent) => send({ type: 'log', text }, sent));
   const root = createLogger(msg.logLevel, lines);
   const logger = root.child({ worker: msg.worker });
   const documents = new ForwardedDocuments({ maxEntries: msg.documentEntries, ttlMs: KEPT_DOCUMENT_TTL_MS });
@@ -69,8 +70,8 @@ function start(msg: StartMessage, listening: net.Server): void {
       stopping = true;
       void closeGracefully(server, m.timeoutMs).then(() => {
         agent.destroy();
-        lines.flush();
-        process.exit(0);
+        // The last lines reach the writer before this process ends (process.send is asynchronous).
+        lines.flush(() => process.exit(0));
       });
     }
   });
@@ -86,7 +87,7 @@ class LineBatch {
   private pending = '';
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sendText: (text: string) => void) {}
+  constructor(private readonly sendText: (text: string, sent?: () => void) => void) {}
 
   write(line: string): void {
     this.pending += line;
@@ -94,12 +95,13 @@ class LineBatch {
     else this.timer ??= setTimeout(() => this.flush(), 20).unref();
   }
 
-  flush(): void {
+  flush(sent?: () => void): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending === '') return;
-    this.sendText(this.pending);
+    const text = this.pending;
     this.pending = '';
+    if (text === '') sent?.();
+    else this.sendText(text, sent);
   }
 }
 
