@@ -178,7 +178,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 /**
- * The floor for Node on this machine: node:https in two processes sharing one
+ * The floor for Node on the bench's machine: node:https in two processes sharing one
  * listening socket, as serve with workers does, answering the same bytes
  * from memory with the same headers, and doing nothing else.
  */
