@@ -6,15 +6,13 @@
  * Medians; the load average is printed beside them because the machine is shared.
  */
 import { spawn } from 'node:child_process';
-import http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../server/src/db/database.js';
 import { ProviderRepository } from '../../server/src/db/providers.js';
 import { cleanEnv, cliPath } from '../fixtures/tfmirror.js';
+import { freePort, readyzStatus } from '../fixtures/readiness.js';
 
 const PACKAGES = 10_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -46,17 +44,6 @@ function seedPackages(dbFile: string): void {
   db.close();
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
 /** Milliseconds from spawn to the first 200 from /readyz. */
 async function timeServeStart(env: Record<string, string>): Promise<number> {
   const port = await freePort();
@@ -76,17 +63,6 @@ async function timeServeStart(env: Record<string, string>): Promise<number> {
     child.kill('SIGTERM');
     await exited;
   }
-}
-
-/** The status of GET /readyz, or 0 while nothing listens (the self-signed certificate is not checked: only the timing matters). */
-function readyzStatus(port: number, tls: boolean): Promise<number> {
-  return new Promise((resolve) => {
-    const req = (tls ? https : http).get({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-  });
 }
 
 function timeNodeFloor(): Promise<number> {

@@ -1,13 +1,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import test from 'ava';
 import { cleanEnv, cliPath } from '../fixtures/tfmirror.js';
+import { freePort, readyzStatus } from '../fixtures/readiness.js';
 
 /**
  * Libraries `serve` needs only for work it may never do (a certificate to make,
@@ -35,24 +33,6 @@ export async function resolve(specifier, context, next) {
   return register;
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
-
-function readyz(port: number, tls: boolean): Promise<number> {
-  return new Promise((resolve) => {
-    const req = (tls ? https : http).get({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-  });
-}
-
 /** Starts `serve` recording its imports, waits for /readyz to answer 200, stops it, returns the imported URLs. */
 async function importsOfAServe(dir: string, env: Record<string, string>): Promise<string[]> {
   const out = path.join(dir, `imports-${Math.random().toString(36).slice(2)}.txt`);
@@ -67,7 +47,7 @@ async function importsOfAServe(dir: string, env: Record<string, string>): Promis
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   try {
     const deadline = Date.now() + 30_000;
-    while ((await readyz(port, env.TFM_SERVER_TLS === 'true')) !== 200) {
+    while ((await readyzStatus(port, env.TFM_SERVER_TLS === 'true')) !== 200) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not become ready:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }

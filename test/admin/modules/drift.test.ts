@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { moduleRoutes } from '../../../server/src/admin/modules/routes.js';
 import { PullLeaseRepository } from '../../../server/src/db/pull-leases.js';
 import { createModuleFetcher } from '../../../server/src/modules/fetch.js';
@@ -15,6 +15,25 @@ import { address, createModuleWorld } from './helpers.js';
 
 const admin = { token: 'admin-token' };
 const net = address('acme', 'net', 'aws');
+
+/** A git server, a module world and a fetcher over git only (no archives), all torn down with the test. */
+async function driftWorld(t: ExecutionContext, gitTimeoutMs?: number) {
+  const git = await startGitServer();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-admin-drift-'));
+  const w = await createModuleWorld();
+  t.teardown(async () => {
+    await git.close();
+    w.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  const fetcher = createModuleFetcher({
+    limits: { maxDownloadBytes: 1 << 20, maxTreeBytes: 1 << 20, maxEntries: 100 },
+    stagingDir: path.join(tmp, 'staging'),
+    http: { request: () => Promise.reject(new Error('no archives in this test')) } as never,
+    git: createGitClient({ reach: { requireHttps: true, allowPrivate: true }, extraCaFile: git.caFile, tempDir: tmp, ...(gitTimeoutMs ? { timeoutMs: gitTimeoutMs } : {}) }),
+  });
+  return { git, w, fetcher };
+}
 
 async function storedTree(w: Awaited<ReturnType<typeof createModuleWorld>>, key: string): Promise<string> {
   const object = await w.store.get(key);
@@ -29,23 +48,9 @@ async function storedTree(w: Awaited<ReturnType<typeof createModuleWorld>>, key:
  * commit and archive, and a check after the tag moves back clears it.
  */
 test('a moved tag is reported as drift while the pinned commit keeps being served', async (t) => {
-  const git = await startGitServer();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-admin-drift-'));
-  const w = await createModuleWorld();
-  t.teardown(async () => {
-    await git.close();
-    w.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  const { git, w, fetcher } = await driftWorld(t);
   const pinned = await git.createRepo('net', { 'modules/sub/main.tf': 'variable "cidr" {}\n' });
   await git.tag('net', 'v1.2.0');
-  const gitClient = createGitClient({ reach: { requireHttps: true, allowPrivate: true }, extraCaFile: git.caFile, tempDir: tmp });
-  const fetcher = createModuleFetcher({
-    limits: { maxDownloadBytes: 1 << 20, maxTreeBytes: 1 << 20, maxEntries: 100 },
-    stagingDir: path.join(tmp, 'staging'),
-    http: { request: () => Promise.reject(new Error('no archives in this test')) } as never,
-    git: gitClient,
-  });
   const upstream: ModuleUpstream = {
     hostname: net.hostname,
     listVersions: async () => ['1.2.0'],
@@ -94,21 +99,8 @@ test('a moved tag is reported as drift while the pinned commit keeps being serve
 });
 
 test('a drift check reports a ref gone upstream and an unreachable git server as problems, and keeps the pin', async (t) => {
-  const git = await startGitServer();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfm-admin-drift-'));
-  const w = await createModuleWorld();
-  t.teardown(async () => {
-    await git.close();
-    w.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  const { git, w, fetcher } = await driftWorld(t, 10_000);
   const pinned = await git.createRepo('net', { 'main.tf': 'output "x" { value = 1 }\n' });
-  const fetcher = createModuleFetcher({
-    limits: { maxDownloadBytes: 1 << 20, maxTreeBytes: 1 << 20, maxEntries: 100 },
-    stagingDir: path.join(tmp, 'staging'),
-    http: { request: () => Promise.reject(new Error('no archives in this test')) } as never,
-    git: createGitClient({ reach: { requireHttps: true, allowPrivate: true }, extraCaFile: git.caFile, tempDir: tmp, timeoutMs: 10_000 }),
-  });
   const { row } = w.modules.recordVersion(
     net,
     { version: '0.9.0', location: `git::${git.repoUrl('net')}?ref=v0.9.0`, sourceKind: 'git', commit: pinned, archiveKey: 'modules/x/0.9.0.tar.gz', sha256: 'b'.repeat(64), size: 1, files: 1 },
